@@ -1,0 +1,99 @@
+"""Shape arithmetic shared by the registry, the tensor methods and the passes:
+broadcasting, dim normalization and reshape inference, with PyTorch's errors."""
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+Shape = tuple[int, ...]
+
+
+def broadcast_shapes(*shapes: Shape) -> Shape:
+    """NumPy/PyTorch broadcasting; the error names both sizes and the dim."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out = [1] * ndim
+    for shape in shapes:
+        for i, size in enumerate(shape):
+            axis = ndim - len(shape) + i
+            if size == out[axis] or size == 1:
+                continue
+            if out[axis] == 1:
+                out[axis] = size
+                continue
+            a, b = _first_pair_disagreeing(shapes, axis, ndim)
+            raise RuntimeError(
+                f"The size of tensor a ({a}) must match the size of tensor b ({b}) "
+                f"at non-singleton dimension {axis}"
+            )
+    return tuple(out)
+
+
+def _first_pair_disagreeing(shapes, axis, ndim):
+    sizes = []
+    for shape in shapes:
+        k = axis - (ndim - len(shape))
+        sizes.append(shape[k] if k >= 0 else 1)
+    non_one = [s for s in sizes if s != 1]
+    return non_one[0], next(s for s in non_one if s != non_one[0])
+
+
+def broadcast_axes(from_shape: Shape, to_shape: Shape) -> tuple[int, ...]:
+    """Axes of `to_shape` that broadcasting `from_shape` to it had to create or
+    stretch: summing a gradient over them gives back `from_shape`."""
+    lead = len(to_shape) - len(from_shape)
+    axes = list(range(lead))
+    axes += [lead + i for i, s in enumerate(from_shape) if s == 1 and to_shape[lead + i] != 1]
+    return tuple(axes)
+
+
+def normalize_dim(dim: int, ndim: int) -> int:
+    """A possibly negative dim as an index; 0-d tensors accept dims -1 and 0."""
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    bound = max(ndim, 1)
+    if not -bound <= dim < bound:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], but got {dim})"
+        )
+    return dim % bound if ndim else 0
+
+
+def normalize_dims(dims, ndim: int) -> tuple[int, ...]:
+    """`dims` (None = all, an int, or a sequence) as sorted unique indices."""
+    if dims is None:
+        return tuple(range(ndim))
+    if isinstance(dims, int):
+        dims = (dims,)
+    out = sorted({normalize_dim(d, ndim) for d in dims})
+    if len(out) != len(tuple(dims)):
+        raise RuntimeError(f"dim {list(dims)} appears multiple times in the list of dims")
+    return tuple(d for d in out if d < ndim)
+
+
+def infer_reshape(numel: int, shape: Sequence[int]) -> Shape:
+    """Resolve one -1 in a requested shape; the error names both shapes."""
+    shape = tuple(int(s) for s in shape)
+    unknown = [i for i, s in enumerate(shape) if s == -1]
+    if len(unknown) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if any(s < -1 for s in shape):
+        raise RuntimeError(f"invalid shape dimension {min(shape)}")
+    known = math.prod(s for s in shape if s != -1)
+    if unknown:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = shape[: unknown[0]] + (numel // known,) + shape[unknown[0] + 1 :]
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def as_shape(args: Iterable) -> Shape:
+    """Accept `f(2, 3)`, `f((2, 3))` and `f([2, 3])` as PyTorch does."""
+    args = tuple(args)
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    for a in args:
+        if isinstance(a, bool) or not isinstance(a, int) and not hasattr(a, "__index__"):
+            raise TypeError(f"shape entries must be ints, got {type(a).__name__}")
+    return tuple(int(a) for a in args)

@@ -1,0 +1,65 @@
+"""Whether operations record autograd history: thread-local, as in PyTorch."""
+from __future__ import annotations
+
+import functools
+import threading
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_state, "enabled", True)
+
+
+def _set(enabled: bool) -> None:
+    _state.enabled = bool(enabled)
+
+
+class _GradModeContext:
+    """Base of no_grad/enable_grad/set_grad_enabled: a context manager that
+    also decorates functions."""
+
+    _mode: bool
+
+    def __enter__(self):
+        self._previous = is_grad_enabled()
+        _set(self._mode)
+        return self
+
+    def __exit__(self, *exc):
+        _set(self._previous)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__(*self._args()):
+                return fn(*args, **kwargs)
+        return wrapper
+
+    def _args(self):
+        return ()
+
+
+class no_grad(_GradModeContext):
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    _mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Takes effect at construction, like PyTorch's: `set_grad_enabled(False)`
+    alone switches grad mode off; as a context it restores on exit."""
+
+    def __init__(self, mode: bool):
+        self._mode = bool(mode)
+        self._previous = is_grad_enabled()
+        _set(self._mode)
+
+    def __enter__(self):
+        return self
+
+    def _args(self):
+        return (self._mode,)

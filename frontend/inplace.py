@@ -1,0 +1,149 @@
+"""In-place ops and `__setitem__` on eager tensors.
+
+Each is computed out of place first (so a failing op leaves the tensor
+untouched), then written into the tensor's storage, bumping its version. The
+out-of-place result's grad_fn becomes the tensor's: autograd sees the
+mutation as a new value, as PyTorch does. A write into a view made by
+indexing is replayed on its base as `base[index] = view` (PyTorch's
+CopySlices), so the base's history stays right.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from compiler import dtypes
+from compiler.indexing_ops import index_put
+from compiler.tensor_ops import where
+
+from .autograd.grad_mode import is_grad_enabled, no_grad
+from .autograd.node import PrimNode, rename
+from .tensor import Tensor
+
+
+def _check_writable(t: Tensor):
+    if is_grad_enabled() and t.grad_fn is None and t._requires_grad:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    if not t._data.flags.writeable:
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a single "
+            "memory location. Please clone() the tensor before performing the operation.")
+
+
+def _check_result(t: Tensor, result: Tensor):
+    if result.shape != t.shape:
+        raise RuntimeError(
+            f"output with shape {list(t.shape)} doesn't match the broadcast shape {list(result.shape)}")
+    if result.dtype.category > t.dtype.category:
+        raise RuntimeError(
+            f"result type {result.dtype.legacy_name} can't be cast to the desired output type {t.dtype.legacy_name}")
+
+
+def _tracks(t: Tensor, result: Tensor) -> bool:
+    base = t._base
+    return is_grad_enabled() and (result.requires_grad or t.requires_grad
+                                  or base is not None and base.requires_grad)
+
+
+def _write(t: Tensor, result: Tensor, name: str | None = None) -> Tensor:
+    """Store `result` (already checked) into `t`, values and history."""
+    _check_result(t, result)
+    if _tracks(t, result):
+        if not result.requires_grad:
+            # Values replaced by constants: the old history gets zero gradient.
+            result = where(t.new_full(t.shape, True, dtypes.bool_), result.to(t.dtype), t)
+        if result.dtype is not t.dtype:
+            result = result.to(t.dtype)
+        if t._base is not None and t._base.requires_grad or t._base is not None and result.requires_grad:
+            _write_through_view(t, result)
+        else:
+            _adopt_history(t, result, name)
+    np.copyto(t._data, result._data, casting="unsafe")
+    t._version.value += 1
+    return t
+
+
+def _adopt_history(t: Tensor, result: Tensor, name: str | None):
+    node = result.grad_fn
+    if name is not None and isinstance(node, PrimNode):
+        rename(node, name)
+    t.grad_fn, t._output_nr = node, result._output_nr
+    saved_out = getattr(node, "saved", {}).get("out")
+    if saved_out is not None:
+        saved_out.rebind(t)
+
+
+def _write_through_view(view: Tensor, result: Tensor):
+    base = view._base
+    if view._view_index is None:
+        raise NotImplementedError(
+            "an in-place op on a view made by reshape/permute/expand/detach (or a view of a view) of a tensor "
+            "that requires grad is not supported; apply it to the base tensor or clone() the view first")
+    new_base = index_put(base, view._view_index, result)
+    _check_writable(base)
+    _adopt_history(base, new_base, "CopySlices")
+    regenerated = base[view._view_index]
+    view.grad_fn, view._output_nr = regenerated.grad_fn, 0
+
+
+def _inplace(name, compute, grad_name=None):
+    def method(self, *args, **kwargs):
+        _check_writable(self)
+        return _write(self, compute(self, *args, **kwargs), grad_name)
+    method.__name__ = name
+    method.__doc__ = f"In-place `{name.rstrip('_')}`: writes the result into this tensor."
+    return method
+
+
+def _fill(self, value):
+    value = value.item() if isinstance(value, Tensor) else value
+    return self.new_full(self.shape, value)
+
+
+def _copy(self, src, non_blocking=False):
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    return src.to(self.dtype).expand(self.shape) if src.shape != self.shape else src.to(self.dtype)
+
+
+for _name, _compute, _grad_name in [
+    ("add_", lambda s, o, alpha=1: s.add(o, alpha=alpha), None),
+    ("sub_", lambda s, o, alpha=1: s.sub(o, alpha=alpha), None),
+    ("mul_", lambda s, o: s * o, None),
+    ("div_", lambda s, o: s / o, None),
+    ("pow_", lambda s, o: s ** o, None),
+    ("neg_", lambda s: -s, None),
+    ("exp_", lambda s: s.exp(), None),
+    ("sqrt_", lambda s: s.sqrt(), None),
+    ("abs_", lambda s: s.abs(), None),
+    ("relu_", lambda s: s.relu(), None),
+    ("sigmoid_", lambda s: s.sigmoid(), None),
+    ("tanh_", lambda s: s.tanh(), None),
+    ("clamp_", lambda s, min=None, max=None: s.clamp(min, max), None),
+    ("zero_", lambda s: _fill(s, 0), "ZeroBackward0"),
+    ("fill_", _fill, "FillBackward0"),
+    ("copy_", _copy, "CopyBackwards"),
+]:
+    setattr(Tensor, _name, _inplace(_name, _compute, _grad_name))
+
+Tensor.__iadd__ = Tensor.add_
+Tensor.__isub__ = Tensor.sub_
+Tensor.__imul__ = Tensor.mul_
+Tensor.__itruediv__ = Tensor.div_
+
+
+def _setitem(self, index, value):
+    _check_writable(self)
+    if not isinstance(value, Tensor):
+        if isinstance(value, (list, tuple, np.ndarray)):
+            from .creation import tensor
+            value = tensor(value, dtype=self.dtype)
+    if not _tracks(self, value if isinstance(value, Tensor) else self):
+        with no_grad():
+            result = index_put(self, index, value)
+        np.copyto(self._data, result._data, casting="unsafe")
+        self._version.value += 1
+        return
+    _write(self, index_put(self, index, value), "CopySlices")
+
+
+Tensor.__setitem__ = _setitem
