@@ -1,0 +1,1 @@
+"""jitgrad's benchmark harness: `python -m bench`."""
