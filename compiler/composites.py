@@ -71,13 +71,24 @@ def linear(x, weight, bias=None):
     out = x.matmul(weight.t())
     if bias is not None:
         out = out + bias
-    name = ("AddmmBackward0" if bias is not None else "MmBackward0") if x.ndim == 2 else None
-    return x._label(out, name, mark) if name else out
+    if x.ndim == 2:
+        name = "AddmmBackward0" if bias is not None else "MmBackward0"
+    elif bias is not None:
+        name = "ViewBackward0"
+    else:
+        return out  # matmul's own name
+    return x._label(out, name, mark)
 
 
 @grad_name("MseLossBackward0")
 def mse_loss(input, target, reduction="mean"):
     _check_reduction(reduction)
+    if input.shape != target.shape:
+        import warnings
+        warnings.warn(
+            f"Using a target size ({_size(target)}) that is different to the input size ({_size(input)}). "
+            "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+            UserWarning, stacklevel=3)
     diff = input - target
     return _reduce(diff * diff, reduction)
 
@@ -149,7 +160,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if target.dtype.is_floating_point:  # class probabilities
         if target.shape != input.shape:
             raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
+        mark = input._mark()
         loss = -(target * log_p if weight is None else target * log_p * weight).sum(dim)
+        if reduction == "mean":
+            return input._label(loss.sum() / (loss.numel() or 1), "DivBackward1", mark)
         return _reduce(loss, reduction)
     return nll_loss(log_p, target, weight, ignore_index, reduction)
 

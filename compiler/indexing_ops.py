@@ -41,6 +41,8 @@ def _items(x, index):
             raise IndexError("indexing with a Python bool is not supported; use a bool tensor mask")
         elif isinstance(item, int) or hasattr(item, "__index__") and not isinstance(item, TensorOps):
             out.append(int(item.__index__()) if not isinstance(item, int) else item)
+        elif isinstance(item, TensorOps) and item.ndim == 0 and item.dtype.category == dtypes.INT:
+            out.append(int(item))  # PyTorch treats a 0-d integer tensor as an int
         elif isinstance(item, (list, TensorOps)) or type(item).__module__ == "numpy":
             t = _as_index_tensor(x, item)
             if t.dtype.category == dtypes.FLOAT:
@@ -71,9 +73,11 @@ def plan_index(x, index) -> _Plan:
     if Ellipsis in items:
         k = items.index(Ellipsis)
         items[k:k + 1] = [slice(None)] * (x.ndim - used)
-    items += [slice(None)] * (x.ndim - used)
+    else:
+        items += [slice(None)] * (x.ndim - used)
 
     plan, d = _Plan(), 0
+    lone_slice = isinstance(index, slice)  # `x[:]` is a SliceBackward0, `x[0, :]` a SelectBackward0
     for item in items:
         if item is None:
             plan.out_dims.append(("new",))
@@ -92,7 +96,7 @@ def plan_index(x, index) -> _Plan:
             _take(plan, start, stop, step)
             size = plan.sliced_shape[-1]
             plan.out_dims.append(("keep", size))
-            if (start, stop, step) != (0, n, 1):
+            if (start, stop, step) != (0, n, 1) or lone_slice:
                 plan.last_basic = "SliceBackward0"
         elif isinstance(item, int):
             if not -n <= item < n:
@@ -200,9 +204,13 @@ def index_put(x, index, value):
 def _put_advanced(x, index, value):
     """Flat positions of the selected elements come from indexing an iota the
     same way; the values are scattered there."""
+    return put_at_positions(x, getitem(x.arange_(x.numel()).reshape(x.shape), index), value)
+
+
+def put_at_positions(x, positions, value):
+    """`x` with the elements at flat `positions` replaced by `value` (broadcast)."""
     n = x.numel()
-    positions = getitem(x.arange_(n).reshape(x.shape), index)
-    value = value.expand(positions.shape).reshape(-1)
+    value = value.to(x.dtype).expand(positions.shape).reshape(-1)
     flat_pos = positions.reshape(-1)
     hit = x.new_zeros(n, dtype=dtypes.int64).scatter_add_along(
         flat_pos, x.new_full(flat_pos.shape, 1, dtypes.int64), 0) > 0

@@ -9,32 +9,30 @@ Shape = tuple[int, ...]
 
 
 def broadcast_shapes(*shapes: Shape) -> Shape:
-    """NumPy/PyTorch broadcasting; the error names both sizes and the dim."""
-    ndim = max((len(s) for s in shapes), default=0)
-    out = [1] * ndim
+    """NumPy/PyTorch broadcasting, folded pairwise as PyTorch does; the error
+    names both sizes and the dim of the last mismatch."""
+    out: Shape = ()
     for shape in shapes:
-        for i, size in enumerate(shape):
-            axis = ndim - len(shape) + i
-            if size == out[axis] or size == 1:
-                continue
-            if out[axis] == 1:
-                out[axis] = size
-                continue
-            a, b = _first_pair_disagreeing(shapes, axis, ndim)
+        out = _broadcast_pair(out, tuple(shape))
+    return out
+
+
+def _broadcast_pair(a: Shape, b: Shape) -> Shape:
+    if a == b:
+        return a
+    ndim = max(len(a), len(b))
+    out = [1] * ndim
+    for axis in range(ndim - 1, -1, -1):
+        ia, ib = axis - (ndim - len(a)), axis - (ndim - len(b))
+        sa = a[ia] if ia >= 0 else 1
+        sb = b[ib] if ib >= 0 else 1
+        if sa != sb and sa != 1 and sb != 1:
             raise RuntimeError(
-                f"The size of tensor a ({a}) must match the size of tensor b ({b}) "
+                f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) "
                 f"at non-singleton dimension {axis}"
             )
+        out[axis] = sa if sb == 1 else sb
     return tuple(out)
-
-
-def _first_pair_disagreeing(shapes, axis, ndim):
-    sizes = []
-    for shape in shapes:
-        k = axis - (ndim - len(shape))
-        sizes.append(shape[k] if k >= 0 else 1)
-    non_one = [s for s in sizes if s != 1]
-    return non_one[0], next(s for s in non_one if s != non_one[0])
 
 
 def broadcast_axes(from_shape: Shape, to_shape: Shape) -> tuple[int, ...]:

@@ -155,8 +155,21 @@ class TensorOps:
     def __truediv__(self, other):
         return self._binary("div", other)
 
+    @grad_name(lambda self, other: "MulBackward0" if is_scalar(other) else "DivBackward0")
     def __rtruediv__(self, other):
         return self._binary("div", other, reverse=True)
+
+    def __mod__(self, other):
+        return self._binary("remainder", other)
+
+    def __rmod__(self, other):
+        return self._binary("remainder", other, reverse=True)
+
+    def remainder(self, other):
+        return self % other
+
+    def floor(self):
+        return self._apply("floor", self)
 
     @grad_name(lambda self, other: "PowBackward0" if is_scalar(other) else "PowBackward1")
     def __pow__(self, other):
@@ -301,8 +314,8 @@ class TensorOps:
             out = where(out < min, min if is_scalar(min) else min.to(out.dtype), out)
         if max is not None:
             out = where(out > max, max if is_scalar(max) else max.to(out.dtype), out)
-        names = {(True, False): "ClampMinBackward0", (False, True): "ClampMaxBackward0"}
-        return self._label(out, names.get((min is not None, max is not None), "ClampBackward1"), mark)
+        scalar_bounds = all(b is None or is_scalar(b) for b in (min, max))
+        return self._label(out, "ClampBackward1" if scalar_bounds else "ClampBackward0", mark)
 
     clip = clamp
 
@@ -598,12 +611,11 @@ class TensorOps:
                 raise RuntimeError(f"size mismatch, got input ({a.shape[-2] if a.ndim > 1 else 1}x{a.shape[-1]}), "
                                    f"mat ({a.shape[-1]}), vec ({b.shape[0]})")
             out = a._mm(b.reshape(-1, 1)).squeeze(-1)
-            return self._label(out, "MvBackward0" if a.ndim == 2 else "UnsafeViewBackward0", mark)
-        if a.ndim == 1:
+        elif a.ndim == 1:
             out = a.reshape(1, -1)._mm(b).squeeze(-2)
-            return self._label(out, "SqueezeBackward4", mark)
-        name = "MmBackward0" if a.ndim == b.ndim == 2 else "UnsafeViewBackward0" if b.ndim == 2 else "BmmBackward0"
-        return self._label(a._mm(b), name, mark)
+        else:
+            out = a._mm(b)
+        return self._label(out, _matmul_grad_name(a.ndim, b.ndim), mark)
 
     def _mm(self, other):
         a, b = self._operands(self, other)
@@ -636,3 +648,15 @@ class TensorOps:
         from .indexing_ops import getitem
         return getitem(self, index)
 
+
+def _matmul_grad_name(a_ndim, b_ndim):
+    """PyTorch's grad_fn for each form of matmul (it dispatches to different kernels)."""
+    if a_ndim == 2 and b_ndim == 2:
+        return "MmBackward0"
+    if a_ndim == 2 and b_ndim == 1:
+        return "MvBackward0"
+    if a_ndim == 1 and b_ndim == 2:
+        return "SqueezeBackward4"
+    if a_ndim == 2:
+        return "CloneBackward0"
+    return "UnsafeViewBackward0"

@@ -9,7 +9,7 @@ from compiler.tensor_ops import grad_name, where as _where
 from .tensor import Tensor
 
 _METHODS = (
-    "abs exp log log1p sqrt rsqrt sin cos tanh sigmoid relu neg sign square reciprocal "
+    "abs exp log log1p sqrt rsqrt sin cos tanh sigmoid relu neg sign square reciprocal floor remainder "
     "add sub mul div pow maximum minimum clamp clip matmul mm bmm dot "
     "sum mean var std max min amax amin argmax argmin logsumexp norm softmax log_softmax "
     "reshape flatten permute transpose swapaxes t squeeze unsqueeze clone detach numel "
@@ -46,7 +46,7 @@ def _common_dtype(tensors):
 def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")

@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from compiler import dtypes
-from compiler.indexing_ops import index_put
+from compiler.indexing_ops import index_put, put_at_positions
 from compiler.tensor_ops import where
 
 from .autograd.grad_mode import is_grad_enabled, no_grad
-from .autograd.node import PrimNode, rename
+from .autograd.node import PrimNode, SavedTensor, rename
 from .tensor import Tensor
 
 
@@ -53,6 +53,7 @@ def _write(t: Tensor, result: Tensor, name: str | None = None) -> Tensor:
             result = where(t.new_full(t.shape, True, dtypes.bool_), result.to(t.dtype), t)
         if result.dtype is not t.dtype:
             result = result.to(t.dtype)
+        _snapshot_saved_self(t, result)
         if t._base is not None and t._base.requires_grad or t._base is not None and result.requires_grad:
             _write_through_view(t, result)
         else:
@@ -60,6 +61,20 @@ def _write(t: Tensor, result: Tensor, name: str | None = None) -> Tensor:
     np.copyto(t._data, result._data, casting="unsafe")
     t._version.value += 1
     return t
+
+
+def _snapshot_saved_self(t: Tensor, result: Tensor):
+    """A rule of the in-place op may read the tensor's value from before the
+    write (`y.mul_(b)` needs old y for b's gradient): save a copy of it, as
+    PyTorch saves `original_self`."""
+    saved = getattr(result.grad_fn, "saved", None)
+    if not saved:
+        return
+    for name, value in saved.items():
+        if name != "out" and isinstance(value, SavedTensor) and value._tensor is t:
+            old = Tensor._wrap(t._data.copy())
+            old.grad_fn, old._output_nr, old._requires_grad = t.grad_fn, t._output_nr, t._requires_grad
+            saved[name] = SavedTensor(old, False)
 
 
 def _adopt_history(t: Tensor, result: Tensor, name: str | None):
@@ -73,15 +88,14 @@ def _adopt_history(t: Tensor, result: Tensor, name: str | None):
 
 
 def _write_through_view(view: Tensor, result: Tensor):
+    """The base becomes `base` with the view's elements replaced (CopySlices);
+    the view's history is regenerated from the new base."""
     base = view._base
-    if view._view_index is None:
-        raise NotImplementedError(
-            "an in-place op on a view made by reshape/permute/expand/detach (or a view of a view) of a tensor "
-            "that requires grad is not supported; apply it to the base tensor or clone() the view first")
-    new_base = index_put(base, view._view_index, result)
-    _check_writable(base)
+    with no_grad():
+        positions = view._view_fn(base.arange_(base.numel()).reshape(base.shape))
+    new_base = put_at_positions(base, positions, result)
     _adopt_history(base, new_base, "CopySlices")
-    regenerated = base[view._view_index]
+    regenerated = view._view_fn(base)
     view.grad_fn, view._output_nr = regenerated.grad_fn, 0
 
 
@@ -120,7 +134,7 @@ for _name, _compute, _grad_name in [
     ("tanh_", lambda s: s.tanh(), None),
     ("clamp_", lambda s, min=None, max=None: s.clamp(min, max), None),
     ("zero_", lambda s: _fill(s, 0), "ZeroBackward0"),
-    ("fill_", _fill, "FillBackward0"),
+    ("fill_", _fill, "FillBackward2"),
     ("copy_", _copy, "CopyBackwards"),
 ]:
     setattr(Tensor, _name, _inplace(_name, _compute, _grad_name))

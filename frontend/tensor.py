@@ -88,7 +88,7 @@ class Tensor(TensorOps):
         self._accumulator = None
         self._leaf_hooks = {}
         self._retains_grad = False
-        self._view_index = None
+        self._view_fn = None  # for a view: replays the view ops on its base
 
     @classmethod
     def _wrap(cls, data: np.ndarray, version=None, base=None) -> "Tensor":
@@ -151,6 +151,7 @@ class Tensor(TensorOps):
         if prim.views and inputs[0]._data.size and np.may_share_memory(data, inputs[0]._data):
             src = inputs[0]
             out._version, out._base = src._version, src._base if src._base is not None else src
+            out._view_fn = _ViewReplay(src._view_fn, op, attrs)
         if prim.rules and is_grad_enabled() and out_aval.dtype.is_floating_point:
             needs = tuple(t._requires_grad_now() for t in inputs)
             if any(needs):
@@ -260,7 +261,8 @@ class Tensor(TensorOps):
                  inputs=inputs)
 
     def detach(self):
-        return Tensor._wrap(self._data, self._version, self._base if self._base is not None else self)
+        """Shares storage and version counter; not a view for autograd."""
+        return Tensor._wrap(self._data, self._version)
 
     def detach_(self):
         if self._base is not None and self._base.requires_grad:
@@ -313,10 +315,15 @@ class Tensor(TensorOps):
         return bool(self._data.reshape(()))
 
     def __float__(self):
-        return float(self.item())
+        return float(self._single_value())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._single_value())
+
+    def _single_value(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
 
     def __index__(self):
         if self._dtype.category != dtypes.INT or self._data.size != 1:
@@ -388,10 +395,10 @@ class Tensor(TensorOps):
                 "spans across two contiguous subspaces). Use .reshape(...) instead.") from None
         return self.reshape(target)
 
-    def __getitem__(self, index):
-        out = super().__getitem__(index)
-        if out._base is not None:
-            out._view_index = index
+    def reshape(self, *shape):
+        out = super().reshape(*shape)
+        if out._base is None and out.grad_fn is not None:
+            rename(out.grad_fn, "UnsafeViewBackward0")  # PyTorch's name for a reshape that copied
         return out
 
     # In-place ops and __setitem__ live in inplace.py; they attach below.
@@ -415,6 +422,20 @@ def _record(prim, attrs, inputs, needs, out):
     node = node_class(PrimNode, prim.grad_name)(
         prim, attrs, needs, [t._data.shape for t in inputs], [t._dtype for t in inputs], edges, saved)
     out.grad_fn = node
+
+
+class _ViewReplay:
+    """Rebuilds a view from its base by replaying the view ops: used to write
+    an in-place change of the view back into the base's history."""
+
+    __slots__ = ("parent", "op", "attrs")
+
+    def __init__(self, parent, op, attrs):
+        self.parent, self.op, self.attrs = parent, op, attrs
+
+    def __call__(self, base):
+        x = self.parent(base) if self.parent is not None else base
+        return x._apply(self.op, x, **self.attrs)
 
 
 def tensor_from_saved(data, version, node):

@@ -153,9 +153,10 @@ unary("abs", np.abs, (lambda g, x: g * x.sign(),), infer=infer_same_unary)
 unary("relu", lambda x: np.maximum(x, x.dtype.type(0)), (lambda g, out: where(out > 0, g, 0),),
       infer=infer_same_unary)
 unary("erf", _float_unary(_erf), (lambda g, x: g * (-(x * x)).exp() * (2 / math.sqrt(math.pi)),))
+unary("floor", np.floor, (lambda g: g * 0,), infer=infer_same_unary)
 unary("sign", np.sign, (lambda g: g * 0,), infer=infer_same_unary)
 unary("logical_not", np.logical_not, infer=lambda x: Aval(x.shape, dtypes.bool_))
-unary("cast", lambda x, dtype: x.astype(dtype.np), (lambda g: g,), infer=infer_cast,
+unary("cast", lambda x, dtype: x.astype(dtype.np, order="C"), (lambda g: g,), infer=infer_cast,
       attrs=("dtype",), grad_name="ToCopyBackward0")
 
 binary("add", _binary(np.add), (lambda g: g, lambda g: g))
@@ -163,6 +164,7 @@ binary("sub", _binary(_sub), (lambda g: g, lambda g: -g))
 binary("mul", _binary(np.multiply), (lambda g, y: g * y, lambda g, x: g * x))
 binary("div", _binary(np.true_divide, float_result=True),
        (lambda g, y: g / y, lambda g, x, y: -g * x / (y * y)), infer=infer_true_div)
+binary("remainder", _binary(np.remainder), (lambda g: g, lambda g, x, y: -g * (x / y).floor()))
 binary("pow", _binary(_pow), (
     lambda g, x, y: where(y == 0, 0, g * y * x ** (y - 1)),
     lambda g, x, out: where((x == 0) & (out >= 0), 0, g * out * x.log()),

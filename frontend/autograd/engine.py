@@ -97,6 +97,8 @@ def run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=No
             grads = _run_tensor_hooks(node, grads)
             for i, nr, tensor in targets.get(key, ()):
                 captured[i] = grads.get(nr)
+                if accumulate and tensor.grad_fn is node and grads.get(nr) is not None:
+                    tensor._store_retained_grad(grads[nr])  # backward(inputs=[non-leaf])
             if isinstance(node, AccumulateGrad):
                 if accumulate and (inputs is None or key in targets):
                     node.variable._accumulate_grad(grads.get(0), create_graph)

@@ -41,11 +41,22 @@ class _GradModeContext:
         return ()
 
 
-class no_grad(_GradModeContext):
+class _NoArgument(_GradModeContext):
+    """no_grad/enable_grad also decorate bare: `@no_grad` as `@no_grad()`."""
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        return self(func) if callable(func) else self
+
+    def __init__(self, func=None):
+        pass
+
+
+class no_grad(_NoArgument):
     _mode = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_NoArgument):
     _mode = True
 
 
@@ -60,6 +71,10 @@ class set_grad_enabled(_GradModeContext):
 
     def __enter__(self):
         return self
+
+    def __call__(self, fn):
+        _set(self._previous)  # used as a decorator: the switch applies inside calls only
+        return super().__call__(fn)
 
     def _args(self):
         return (self._mode,)

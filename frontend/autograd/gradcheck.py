@@ -15,27 +15,25 @@ def _outputs(func, inputs):
 
 
 def _numerical(func, inputs, i, j_out, eps):
-    from .grad_mode import no_grad
+    # Evaluated with grad mode on, as PyTorch does: `func` may itself call
+    # autograd (gradcheck of a gradient is a second-order check).
     x = inputs[i]._data
     out_size = _outputs_sizes(func, inputs)[j_out]
     jac = np.zeros((x.size, out_size))
     flat = x.reshape(-1)  # a view: perturbations land in the input
     for k in range(x.size):
         saved = flat[k]
-        with no_grad():
-            flat[k] = saved + eps
-            plus = _outputs(func, inputs)[j_out]._data.astype(np.float64).reshape(-1)
-            flat[k] = saved - eps
-            minus = _outputs(func, inputs)[j_out]._data.astype(np.float64).reshape(-1)
+        flat[k] = saved + eps
+        plus = _outputs(func, inputs)[j_out]._data.astype(np.float64).reshape(-1)
+        flat[k] = saved - eps
+        minus = _outputs(func, inputs)[j_out]._data.astype(np.float64).reshape(-1)
         flat[k] = saved
         jac[k] = (plus - minus) / (2 * eps)
     return jac
 
 
 def _outputs_sizes(func, inputs):
-    from .grad_mode import no_grad
-    with no_grad():
-        return [o.numel() for o in _outputs(func, inputs)]
+    return [o.numel() for o in _outputs(func, inputs)]
 
 
 def _analytical(func, inputs, i, j_out):
