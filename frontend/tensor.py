@@ -10,7 +10,7 @@ import weakref
 import numpy as np
 
 from compiler import dtypes
-from compiler.ops import REGISTRY
+from compiler.ops import REGISTRY, Aval
 from compiler.tensor_ops import TensorOps
 
 from . import printing
@@ -66,7 +66,7 @@ NONLEAF_GRAD_WARNING = (
     "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
     "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor "
     "by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 "
-    "for more informations."
+    "for more information."
 )
 
 
@@ -160,7 +160,6 @@ class Tensor(TensorOps):
 
     @property
     def aval(self):
-        from compiler.ops import Aval
         return Aval(self._data.shape, self._dtype)
 
     # ---- autograd metadata --------------------------------------------------------
