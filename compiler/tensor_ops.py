@@ -18,7 +18,17 @@ from collections import namedtuple
 from . import dtypes
 from .shapes import as_shape, broadcast_shapes, infer_reshape, normalize_dim, normalize_dims
 
-ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+def _return_type(name):
+    """PyTorch's `torch.return_types.<name>`: a (values, indices) named tuple."""
+    base = namedtuple(name, ["values", "indices"])
+
+    def __repr__(self):
+        return f"torch.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
+
+
+RETURN_TYPES = {"Max": _return_type("max"), "Min": _return_type("min")}
 
 
 def grad_name(name):
@@ -420,7 +430,7 @@ class TensorOps:
         values = self.gather_along_dim(indices, axis)
         if not keepdim:
             values, indices = values.squeeze(axis), indices.squeeze(axis)
-        return ValuesIndices(self._label(values, f"{name}Backward0", mark), indices)
+        return RETURN_TYPES[name](self._label(values, f"{name}Backward0", mark), indices)
 
     def max(self, dim=None, keepdim=False):
         return self._extremum("amax", "argmax", dim, keepdim, "Max")
