@@ -131,7 +131,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     _check_reduction(reduction)
     if input.ndim not in (1, 2):
         raise NotImplementedError(f"nll_loss supports (C,) or (N, C) input, got shape {list(input.shape)}")
-    if target.dtype.category != dtypes.INT:
+    if target.dtype is not dtypes.int64:
         raise RuntimeError(f"expected scalar type Long but found {target.dtype.legacy_name}")
     batched = input.ndim == 2
     if target.ndim != (1 if batched else 0) or batched and target.shape[0] != input.shape[0]:

@@ -16,7 +16,7 @@ import math
 from collections import namedtuple
 
 from . import dtypes
-from .shapes import as_shape, broadcast_shapes, infer_reshape, normalize_dim, normalize_dims
+from .shapes import as_shape, infer_reshape, normalize_dim, normalize_dims
 
 def _return_type(name):
     """PyTorch's `torch.return_types.<name>`: a (values, indices) named tuple."""
@@ -183,6 +183,8 @@ class TensorOps:
 
     @grad_name(lambda self, other: "PowBackward0" if is_scalar(other) else "PowBackward1")
     def __pow__(self, other):
+        if is_scalar(other) and not isinstance(other, float) and other < 0 and not self.dtype.is_floating_point:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
         return self._binary("pow", other)
 
     @grad_name("PowBackward2")
@@ -332,6 +334,8 @@ class TensorOps:
     # ---- dtype ----------------------------------------------------------------
     def to(self, dtype=None, *args, **kwargs):
         dtype = kwargs.pop("dtype", dtype)
+        if isinstance(dtype, TensorOps):  # to(other): other's dtype
+            dtype = dtype.dtype
         if dtype is None or isinstance(dtype, str) and dtype == "cpu":
             return self
         dtype = dtypes.to_dtype(dtype)
@@ -405,7 +409,7 @@ class TensorOps:
 
     @grad_name("StdBackward0")
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return self._moment(dim, unbiased, keepdim, correction).sqrt()
+        return _sqrt_zero_grad_at_zero(self._moment(dim, unbiased, keepdim, correction))
 
     def _moment(self, dim, unbiased, keepdim, correction):
         if isinstance(dim, bool):  # var(unbiased) positional form
@@ -419,6 +423,10 @@ class TensorOps:
 
     def _extremum(self, op, arg_op, dim, keepdim, name):
         if dim is None:
+            if self.numel() == 0:
+                raise RuntimeError(
+                    f"{name.lower()}(): Expected reduction dim to be specified for input.numel() == 0. "
+                    "Specify the reduction dim with the 'dim' argument.")
             mark = self._mark()
             return self._label(self._apply(op, self, axes=tuple(range(self.ndim)), keepdim=False),
                                f"{name}Backward1", mark)
@@ -472,7 +480,7 @@ class TensorOps:
     @grad_name("LinalgVectorNormBackward0")
     def norm(self, p="fro", dim=None, keepdim=False):
         if p in ("fro", 2, 2.0):
-            return (self * self).sum(dim, keepdim).sqrt()
+            return _sqrt_zero_grad_at_zero((self * self).sum(dim, keepdim))
         if p in (1, 1.0):
             return self.abs().sum(dim, keepdim)
         if p == math.inf:
@@ -543,7 +551,7 @@ class TensorOps:
 
     @property
     def T(self):
-        return self.permute(*reversed(range(self.ndim))) if self.ndim > 1 else self.t()
+        return self.permute(*reversed(range(self.ndim)))
 
     @property
     def mT(self):
@@ -657,6 +665,14 @@ class TensorOps:
     def __getitem__(self, index):
         from .indexing_ops import getitem
         return getitem(self, index)
+
+
+def _sqrt_zero_grad_at_zero(s):
+    """sqrt whose gradient is 0 where s == 0 (PyTorch's convention for norm
+    and std there) instead of 0 * inf = nan. The inner where keeps the
+    untaken branch finite, so its zero gradient stays zero."""
+    zero = s == 0
+    return where(zero, 0.0, where(zero, 1.0, s).sqrt())
 
 
 def _matmul_grad_name(a_ndim, b_ndim):

@@ -144,6 +144,9 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    for name, value in (("n", n), ("m", m if m is not None else n)):
+        if value < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {value}")
     return _finish(np.eye(n, m if m is not None else n, dtype=(_resolve(dtype) or dtypes.DEFAULT_FLOAT).np),
                    requires_grad)
 
@@ -165,7 +168,17 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) ->
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dtype = _resolve(dtype) or dtypes.DEFAULT_FLOAT
-    return _finish(np.linspace(start, end, steps).astype(dtype.np), requires_grad)
+    if steps <= 1:
+        return _finish(np.full((steps,), start, dtype.np), requires_grad)
+    # PyTorch's kernel: the first half steps up from start, the second half
+    # steps down from end, in the output dtype (so rounding matches).
+    # Its vectorized path fuses multiply and add (one rounding), which float64
+    # arithmetic on the float32 operands reproduces.
+    t = dtype.np.type
+    step = np.float64(t((end - start) / (steps - 1)))
+    i = np.arange(steps, dtype=np.float64)
+    values = np.where(i < steps // 2, np.float64(t(start)) + step * i, np.float64(t(end)) - step * (steps - 1 - i))
+    return _finish(values.astype(dtype.np), requires_grad)
 
 
 def _random(sample, size, dtype, requires_grad):

@@ -10,7 +10,7 @@ from .tensor import Tensor
 
 _METHODS = (
     "abs exp log log1p sqrt rsqrt sin cos tanh sigmoid relu neg sign square reciprocal floor remainder "
-    "add sub mul div pow maximum minimum clamp clip matmul mm bmm dot "
+    "add sub mul div maximum minimum clamp clip matmul mm bmm dot "
     "sum mean var std max min amax amin argmax argmin logsumexp norm softmax log_softmax "
     "reshape flatten permute transpose swapaxes t squeeze unsqueeze clone detach numel "
     "logical_not eq ne lt le gt ge"
@@ -30,7 +30,12 @@ def _forward_to_method(name):
 for _name in _METHODS:
     globals()[_name] = _forward_to_method(_name)
 
-__all__ = list(_METHODS) + ["where", "cat", "concat", "stack", "is_tensor", "result_type", "is_floating_point"]
+__all__ = list(_METHODS) + ["pow", "where", "cat", "concat", "stack", "is_tensor", "result_type", "is_floating_point"]
+
+
+def pow(input, exponent):
+    """`torch.pow`; the base may be a Python number."""
+    return input ** exponent if isinstance(input, Tensor) else exponent.__rpow__(input)
 
 
 def where(condition, input=None, other=None):

@@ -59,7 +59,8 @@ def _write(t: Tensor, result: Tensor, name: str | None = None) -> Tensor:
         else:
             _adopt_history(t, result, name)
     np.copyto(t._data, result._data, casting="unsafe")
-    t._version.value += 1
+    t._version_counter.value += 1
+    t._view_version = t._version_counter.value  # its own history is current
     return t
 
 
@@ -155,7 +156,7 @@ def _setitem(self, index, value):
         with no_grad():
             result = index_put(self, index, value)
         np.copyto(self._data, result._data, casting="unsafe")
-        self._version.value += 1
+        self._version_counter.value += 1
         return
     _write(self, index_put(self, index, value), "CopySlices")
 

@@ -15,7 +15,7 @@ from compiler.tensor_ops import TensorOps
 
 from . import printing
 from .autograd import engine
-from .autograd.grad_mode import is_grad_enabled, no_grad
+from .autograd.grad_mode import is_grad_enabled
 from .autograd.node import AccumulateGrad, PrimNode, SavedTensor, node_class, peek_sequence, rename
 
 
@@ -79,16 +79,17 @@ class Tensor(TensorOps):
     def _init(self, data: np.ndarray, version=None, base=None):
         self._data = data
         self._dtype = dtypes.from_numpy(data.dtype)
-        self._version = version or _Version()
+        self._version_counter = version or _Version()
         self._base = base
         self._requires_grad = False
-        self.grad_fn = None
+        self._grad_fn = None
         self._output_nr = 0
         self._grad = None
         self._accumulator = None
         self._leaf_hooks = {}
         self._retains_grad = False
         self._view_fn = None  # for a view: replays the view ops on its base
+        self._view_version = 0  # the version its history was made at
 
     @classmethod
     def _wrap(cls, data: np.ndarray, version=None, base=None) -> "Tensor":
@@ -150,8 +151,9 @@ class Tensor(TensorOps):
         out = Tensor._wrap(data)
         if prim.views and inputs[0]._data.size and np.may_share_memory(data, inputs[0]._data):
             src = inputs[0]
-            out._version, out._base = src._version, src._base if src._base is not None else src
+            out._version_counter, out._base = src._version_counter, src._base if src._base is not None else src
             out._view_fn = _ViewReplay(src._view_fn, op, attrs)
+            out._view_version = src._version_counter.value
         if prim.rules and is_grad_enabled() and out_aval.dtype.is_floating_point:
             needs = tuple(t._requires_grad_now() for t in inputs)
             if any(needs):
@@ -163,12 +165,36 @@ class Tensor(TensorOps):
         return Aval(self._data.shape, self._dtype)
 
     # ---- autograd metadata --------------------------------------------------------
+    @property
+    def grad_fn(self):
+        if self._view_fn is not None and self._version_counter.value != self._view_version:
+            self._refresh_view_history()
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, node):
+        self._grad_fn = node
+        if self._view_fn is not None:
+            self._view_version = self._version_counter.value
+
+    def _refresh_view_history(self):
+        """The base was changed in place after this view was taken: the view's
+        values follow (shared storage), so its history must too (PyTorch's
+        AsStridedBackward0)."""
+        self._view_version = self._version_counter.value
+        base = self._base
+        if base.requires_grad and is_grad_enabled():
+            fresh = self._view_fn(base)
+            if fresh._grad_fn is not None:
+                rename(fresh._grad_fn, "AsStridedBackward0")
+            self._grad_fn, self._output_nr = fresh._grad_fn, 0
+
     def _requires_grad_now(self):
-        return self._requires_grad or self.grad_fn is not None
+        return self._requires_grad or self._grad_fn is not None
 
     @property
     def requires_grad(self):
-        return self._requires_grad or self.grad_fn is not None
+        return self._requires_grad or self._grad_fn is not None
 
     @requires_grad.setter
     def requires_grad(self, value):
@@ -193,7 +219,7 @@ class Tensor(TensorOps):
 
     @property
     def grad(self):
-        if self.grad_fn is not None and not self._retains_grad:
+        if self._grad is None and self._grad_fn is not None and not self._retains_grad:
             warnings.warn(NONLEAF_GRAD_WARNING, UserWarning, stacklevel=2)
         return self._grad
 
@@ -242,7 +268,7 @@ class Tensor(TensorOps):
             self._grad = self._grad + grad
         else:
             np.add(self._grad._data, grad._data, out=self._grad._data, casting="unsafe")
-            self._grad._version.value += 1
+            self._grad._version_counter.value += 1
 
     def register_hook(self, hook):
         if not self.requires_grad:
@@ -261,7 +287,7 @@ class Tensor(TensorOps):
 
     def detach(self):
         """Shares storage and version counter; not a view for autograd."""
-        return Tensor._wrap(self._data, self._version)
+        return Tensor._wrap(self._data, self._version_counter)
 
     def detach_(self):
         if self._base is not None and self._base.requires_grad:
@@ -310,7 +336,7 @@ class Tensor(TensorOps):
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()))
 
     def __float__(self):
@@ -350,8 +376,9 @@ class Tensor(TensorOps):
         return False
 
     @property
-    def _version_number(self):
-        return self._version.value
+    def _version(self):
+        """PyTorch's in-place change count (shared with views)."""
+        return self._version_counter.value
 
     def element_size(self):
         return self._dtype.itemsize

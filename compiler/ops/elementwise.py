@@ -89,7 +89,12 @@ def _float_unary(fn):
 
 def _pow(x, y):
     if x.dtype.kind in "iu" and np.any(y < 0):
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
+        # As PyTorch: 1 ** -n = 1, (-1) ** -n = +-1, anything else ** -n = 0.
+        x, y = np.broadcast_arrays(x, y)
+        negative = y < 0
+        out = np.power(x, np.where(negative, 0, y))
+        inverse = np.where(x == 1, 1, np.where(x == -1, np.where(y % 2 == 0, 1, -1), 0))
+        return np.where(negative, inverse, out).astype(x.dtype)
     return np.power(x, y)
 
 
@@ -150,7 +155,7 @@ unary("cos", _float_unary(np.cos), (lambda g, x: -(g * x.sin()),))
 unary("tanh", _float_unary(np.tanh), (lambda g, out: g * (1 - out * out),))
 unary("sigmoid", _float_unary(_sigmoid), (lambda g, out: g * out * (1 - out),))
 unary("abs", np.abs, (lambda g, x: g * x.sign(),), infer=infer_same_unary)
-unary("relu", lambda x: np.maximum(x, x.dtype.type(0)), (lambda g, out: where(out > 0, g, 0),),
+unary("relu", lambda x: np.where(x < 0, x.dtype.type(0), x), (lambda g, out: where(out > 0, g, 0),),
       infer=infer_same_unary)
 unary("erf", _float_unary(_erf), (lambda g, x: g * (-(x * x)).exp() * (2 / math.sqrt(math.pi)),))
 unary("floor", np.floor, (lambda g: g * 0,), infer=infer_same_unary)

@@ -64,7 +64,7 @@ def run_backward(outputs, grad_outputs, *, retain_graph, create_graph, inputs=No
     if inputs is not None:
         for i, t in enumerate(inputs):
             if not t.requires_grad:
-                raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
             targets.setdefault(id(_edge(t)[0]), []).append((i, _edge(t)[1], t))
     nodes = _reachable([node for (node, _), _ in roots])
     needed = _needed(nodes, targets) if inputs is not None else None

@@ -94,7 +94,7 @@ class Function:
             for nr, out in enumerate(outputs):
                 if isinstance(out, Tensor):
                     if any(out is t for t in tensors):  # returned an input: give it its own identity
-                        out = Tensor._wrap(out._data, out._version)
+                        out = Tensor._wrap(out._data, out._version_counter)
                     if out.dtype.is_floating_point and id(out) not in ctx._non_differentiable:
                         out.grad_fn, out._output_nr = ctx, nr
                 wrapped.append(out)

@@ -83,8 +83,8 @@ class SavedTensor:
 
     def __init__(self, tensor, is_output: bool):
         self._freed = False
-        self._expected = tensor._version.value
-        self._version = tensor._version
+        self._expected = tensor._version_counter.value
+        self._version = tensor._version_counter
         if is_output:  # keep data, not the tensor: the tensor owns this node
             self._tensor, self._data, self._dtype = None, tensor._data, tensor.dtype
         else:
@@ -93,7 +93,7 @@ class SavedTensor:
 
     def rebind(self, tensor):
         """An in-place op's output is the mutated tensor itself."""
-        self._data, self._version, self._expected = tensor._data, tensor._version, tensor._version.value
+        self._data, self._version, self._expected = tensor._data, tensor._version_counter, tensor._version_counter.value
 
     def unpack(self, node):
         if self._freed:
