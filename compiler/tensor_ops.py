@@ -15,6 +15,8 @@ import functools
 import math
 from collections import namedtuple
 
+import numpy as np
+
 from . import dtypes
 from .shapes import as_shape, infer_reshape, normalize_dim, normalize_dims
 
@@ -51,7 +53,7 @@ def _overload(default, with_dim):
 
 
 def is_scalar(value) -> bool:
-    return isinstance(value, (bool, int, float)) or type(value).__module__ == "numpy" and getattr(value, "ndim", 1) == 0
+    return isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating))
 
 
 def where(cond, x, y):

@@ -616,3 +616,15 @@ def test_custom_function_composes_with_builtin_ops():
     x = leaf([1.0, 2.0])
     (Cube.apply(x * 2) + x).sum().backward()
     assert grad_list(x) == [25.0, 97.0]  # 3*(2x)^2*2 + 1
+
+
+def test_deep_graph_backward_with_inputs_does_not_recurse():
+    """A 5000-op chain: the backward walk and its pruning are iterative."""
+    x = leaf([1.0])
+    y = x
+    for _ in range(5000):
+        y = y * 1.0001
+    y.backward(inputs=[x], retain_graph=True)
+    assert abs(x.grad.item() - 1.0001 ** 5000) < 1e-3 * 1.0001 ** 5000
+    (g,) = torch.autograd.grad(y * 1, [x], allow_unused=True)
+    assert g is not None

@@ -99,7 +99,8 @@ class Primitive:
         """What the rules of the inputs in `needs` read: the values to save."""
         names = set()
         for i, rule in enumerate(self.rules):
-            if rule is not None and (needs[min(i, len(needs) - 1)] if self.variadic else needs[i]):
+            # A variadic primitive has one rule, used for every input.
+            if rule is not None and (any(needs) if self.variadic else needs[i]):
                 names.update(rule.params)
         return frozenset(names)
 

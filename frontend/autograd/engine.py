@@ -22,35 +22,37 @@ def _edge(tensor):
 
 
 def _reachable(roots):
-    seen, stack, order = set(), [n for n in roots], []
+    """Nodes reachable from `roots`, parents before children (Kahn's order)."""
+    seen, stack, nodes = set(), list(roots), []
     while stack:
         node = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
-        order.append(node)
+        nodes.append(node)
         stack.extend(n for n, _ in node.next_functions if n is not None and id(n) not in seen)
+    indegree = {id(n): 0 for n in nodes}
+    for node in nodes:
+        for n, _ in node.next_functions:
+            if n is not None:
+                indegree[id(n)] += 1
+    order = [n for n in nodes if indegree[id(n)] == 0]
+    for node in order:  # grows while iterating
+        for n, _ in node.next_functions:
+            if n is not None:
+                indegree[id(n)] -= 1
+                if indegree[id(n)] == 0:
+                    order.append(n)
     return order
 
 
-def _needed(nodes, targets):
-    """Nodes from which some target can be reached: only these need to run."""
+def _needed(order, targets):
+    """Nodes from which some target can be reached: only these need to run.
+    Children come after parents in `order`, so walk it backwards."""
     needed = {}
-
-    def visit(node):
-        key = id(node)
-        if key in needed:
-            return needed[key]
-        needed[key] = False  # cycles are impossible; this guards re-entry only
-        result = key in targets
-        for n, _ in node.next_functions:
-            if n is not None and visit(n):
-                result = True
-        needed[key] = result
-        return result
-
-    for node in nodes:
-        visit(node)
+    for node in reversed(order):
+        needed[id(node)] = id(node) in targets or any(
+            needed[id(n)] for n, _ in node.next_functions if n is not None)
     return needed
 
 
