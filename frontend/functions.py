@@ -93,6 +93,8 @@ def is_floating_point(t) -> bool:
 
 
 def result_type(a, b):
-    from compiler.tensor_ops import TensorOps
-    anchor = a if isinstance(a, TensorOps) else b
-    return anchor._operands(a, b)[0].dtype if isinstance(a, TensorOps) else anchor._operands(a, b)[1].dtype
+    """The dtype an arithmetic op on `a` and `b` gives (tensors or Python numbers)."""
+    values = (a, b)
+    tensors = [v for v in values if isinstance(v, Tensor)]
+    return dtypes.result_type([t.dtype for t in tensors if t.ndim], [t.dtype for t in tensors if not t.ndim],
+                              [dtypes.python_scalar_dtype(v) for v in values if not isinstance(v, Tensor)])

@@ -54,7 +54,7 @@ def _write(t: Tensor, result: Tensor, name: str | None = None) -> Tensor:
         if result.dtype is not t.dtype:
             result = result.to(t.dtype)
         _snapshot_saved_self(t, result)
-        if t._base is not None and t._base.requires_grad or t._base is not None and result.requires_grad:
+        if t._base is not None and (t._base.requires_grad or result.requires_grad):
             _write_through_view(t, result)
         else:
             _adopt_history(t, result, name)

@@ -114,7 +114,7 @@ class Tensor(TensorOps):
         return tensor(value) if not isinstance(value, np.ndarray) else Tensor._wrap(np.asarray(value))
 
     def _mark(self):
-        return _next_seq()
+        return peek_sequence()
 
     def _label(self, out, name, mark):
         if isinstance(out, Tensor) and isinstance(out.grad_fn, PrimNode) and out.grad_fn.seq >= mark:
@@ -428,10 +428,6 @@ class Tensor(TensorOps):
         return out
 
     # In-place ops and __setitem__ live in inplace.py; they attach below.
-
-
-def _next_seq():
-    return peek_sequence()
 
 
 def _record(prim, attrs, inputs, needs, out):

@@ -204,3 +204,15 @@ def test_gradient_of_broadcast_sums_over_broadcast_dims(pair):
         if expected_a.ndim else expected_a
     assert a.grad.shape == a.shape
     np.testing.assert_allclose(a.grad.numpy(), expected_a.reshape(pair[0]))
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    (lambda: torch.ones(2, dtype=torch.int64), lambda: torch.ones(2), "float32"),
+    (lambda: torch.ones(2, dtype=torch.int32), lambda: 3, "int32"),
+    (lambda: torch.ones((), dtype=torch.float64), lambda: torch.ones(2), "float32"),
+    (lambda: torch.ones(2, dtype=torch.int32), lambda: torch.ones((), dtype=torch.float64), "float64"),
+    (lambda: 2, lambda: 2.5, "float32"),
+])
+def test_result_type(a, b, expected):
+    """Values recorded from PyTorch 2.13's torch.result_type."""
+    assert torch.result_type(a(), b()).name == expected

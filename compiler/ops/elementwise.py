@@ -42,11 +42,8 @@ def infer_true_div(x: Aval, y: Aval) -> Aval:
     return Aval(broadcast_shapes(x.shape, y.shape), _float_of(promoted(x, y)))
 
 
-def infer_compare(x: Aval, y: Aval) -> Aval:
-    return Aval(broadcast_shapes(x.shape, y.shape), dtypes.bool_)
-
-
-def infer_logical(x: Aval, y: Aval) -> Aval:
+def infer_bool_binary(x: Aval, y: Aval) -> Aval:
+    """Comparisons and logical ops: broadcast shape, bool result."""
     return Aval(broadcast_shapes(x.shape, y.shape), dtypes.bool_)
 
 
@@ -184,10 +181,10 @@ binary("minimum", _binary(np.minimum), (
 ))
 for _name, _fn in [("eq", np.equal), ("ne", np.not_equal), ("lt", np.less),
                    ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal)]:
-    binary(_name, _binary(_fn), infer=infer_compare)
-binary("logical_and", np.logical_and, infer=infer_logical)
-binary("logical_or", np.logical_or, infer=infer_logical)
-binary("logical_xor", np.logical_xor, infer=infer_logical)
+    binary(_name, _binary(_fn), infer=infer_bool_binary)
+binary("logical_and", np.logical_and, infer=infer_bool_binary)
+binary("logical_or", np.logical_or, infer=infer_bool_binary)
+binary("logical_xor", np.logical_xor, infer=infer_bool_binary)
 
 register(Primitive(
     "where", Group.TERNARY, infer_where, _where, inputs=("cond", "x", "y"),

@@ -18,8 +18,7 @@ def _numerical(func, inputs, i, j_out, eps):
     # Evaluated with grad mode on, as PyTorch does: `func` may itself call
     # autograd (gradcheck of a gradient is a second-order check).
     x = inputs[i]._data
-    out_size = _outputs_sizes(func, inputs)[j_out]
-    jac = np.zeros((x.size, out_size))
+    columns = []
     flat = x.reshape(-1)  # a view: perturbations land in the input
     for k in range(x.size):
         saved = flat[k]
@@ -28,12 +27,9 @@ def _numerical(func, inputs, i, j_out, eps):
         flat[k] = saved - eps
         minus = _outputs(func, inputs)[j_out]._data.astype(np.float64).reshape(-1)
         flat[k] = saved
-        jac[k] = (plus - minus) / (2 * eps)
-    return jac
-
-
-def _outputs_sizes(func, inputs):
-    return [o.numel() for o in _outputs(func, inputs)]
+        columns.append((plus - minus) / (2 * eps))
+    out_size = _outputs(func, inputs)[j_out].numel() if not columns else columns[0].size
+    return np.array(columns).reshape(x.size, out_size)
 
 
 def _analytical(func, inputs, i, j_out):
@@ -65,7 +61,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
             import warnings
             warnings.warn(f"Input #{i} requires gradient and is not a double precision floating point. "
                           "This check will likely fail if all the inputs are not of double precision floating point.")
-    n_out = len(_outputs_sizes(func, inputs))
+    n_out = len(_outputs(func, inputs))
     for i, x in enumerate(inputs):
         if not (isinstance(x, Tensor) and x.requires_grad):
             continue
