@@ -12,10 +12,11 @@ class DType:
     """One element type. Prints as PyTorch does (`torch.float32`) so user-facing
     output matches PyTorch's; `np` is the NumPy storage type."""
 
-    __slots__ = ("name", "np", "category", "itemsize")
+    __slots__ = ("name", "short", "np", "category", "itemsize")
 
-    def __init__(self, name: str, np_type, category: int):
+    def __init__(self, name: str, short: str, np_type, category: int):
         self.name = name
+        self.short = short  # the IR's spelling: f32[2,3]
         self.np = np.dtype(np_type)
         self.category = category  # 0 bool, 1 integer, 2 floating: promotion order
         self.itemsize = self.np.itemsize
@@ -43,15 +44,16 @@ class DType:
 BOOL, INT, FLOAT = 0, 1, 2
 _LEGACY = {"bool": "Bool", "int32": "Int", "int64": "Long", "float32": "Float", "float64": "Double"}
 
-bool_ = DType("bool", np.bool_, BOOL)
-int32 = DType("int32", np.int32, INT)
-int64 = DType("int64", np.int64, INT)
-float32 = DType("float32", np.float32, FLOAT)
-float64 = DType("float64", np.float64, FLOAT)
+bool_ = DType("bool", "bool", np.bool_, BOOL)
+int32 = DType("int32", "i32", np.int32, INT)
+int64 = DType("int64", "i64", np.int64, INT)
+float32 = DType("float32", "f32", np.float32, FLOAT)
+float64 = DType("float64", "f64", np.float64, FLOAT)
 
 ALL = (bool_, int32, int64, float32, float64)
 FLOATING = (float32, float64)
 _BY_NAME = {d.name: d for d in ALL}
+BY_SHORT = {d.short: d for d in ALL}
 _BY_NP = {d.np: d for d in ALL}
 # Rank within a category decides promotion between two types of one category.
 _RANK = {bool_: 0, int32: 1, int64: 2, float32: 3, float64: 4}

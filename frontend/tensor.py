@@ -143,11 +143,7 @@ class Tensor(TensorOps):
         if prim.variadic:
             inputs = tuple(inputs[0]) if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)) else inputs
         out_aval = prim.infer(*[t.aval for t in inputs], **attrs)
-        with np.errstate(all="ignore"):
-            data = prim.reference(*[t._data for t in inputs], **attrs)
-        data = np.asarray(data)
-        if data.dtype != out_aval.dtype.np:
-            data = data.astype(out_aval.dtype.np)
+        data = prim.evaluate([t._data for t in inputs], attrs, out_aval)
         out = Tensor._wrap(data)
         if prim.views and inputs[0]._data.size and np.may_share_memory(data, inputs[0]._data):
             src = inputs[0]

@@ -1,0 +1,62 @@
+"""The IR verifier: checks what passes and the parser can get wrong.
+
+Every value defined once and before use, every op registered with the
+attributes and arity it declares, every node's declared type equal to what
+its shape rule infers, outputs defined. Errors print the offending node in
+IR text with its source location, and say how to fix it.
+"""
+from __future__ import annotations
+
+from ..ops.registry import REGISTRY
+from .graph import Graph, format_aval
+from .text import Namer, format_node
+
+
+class VerifyError(ValueError):
+    """An ill-formed graph; the message shows the node in IR text."""
+
+
+def verify(graph: Graph) -> Graph:
+    """Raise VerifyError on the first problem; return the graph unchanged."""
+    name_of = Namer(graph)
+    defined = set()
+    names = [v.name for v in graph.inputs]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise VerifyError(f"graph {graph.name}: input %{dup} is declared twice; give each input its own name")
+    defined.update(graph.inputs)
+    for node in graph.nodes:
+        def fail(problem, fix):
+            raise VerifyError(f"graph {graph.name}: {problem}\n  {format_node(node, name_of)}\n  {fix}")
+
+        prim = REGISTRY.get(node.op)
+        if prim is None:
+            fail(f"unknown primitive {node.op!r}", f"registered primitives: {', '.join(sorted(REGISTRY))}")
+        for v in node.inputs:
+            if v not in defined:
+                fail(f"{node.op} reads {name_of(v)} before it is defined",
+                     "order nodes so every value is defined above its first use")
+        if node.out in defined:
+            fail(f"{name_of(node.out)} is defined twice", "SSA values have exactly one definition")
+        if not prim.variadic and len(node.inputs) != len(prim.inputs):
+            fail(f"{node.op} takes {len(prim.inputs)} inputs ({', '.join(prim.inputs) or 'none'}), "
+                 f"got {len(node.inputs)}", "pass one value per declared input")
+        if prim.variadic and not node.inputs:
+            fail(f"{node.op} needs at least one input", "pass the values to combine")
+        if set(node.attrs) != set(prim.attrs):
+            fail(f"{node.op} takes attributes {sorted(prim.attrs)}, got {sorted(node.attrs)}",
+                 "give exactly the declared attributes")
+        try:
+            inferred = prim.infer(*[v.aval for v in node.inputs], **node.attrs)
+        except (TypeError, ValueError, RuntimeError, IndexError) as e:
+            fail(f"{node.op}'s shape rule rejects its inputs: {e}", "check the input types and attributes")
+        if tuple(inferred.shape) != node.out.shape or inferred.dtype is not node.out.dtype:
+            fail(f"{name_of(node.out)} is declared {format_aval(node.out.aval)} but {node.op} gives "
+                 f"{format_aval(inferred)}", "declare the type the shape rule infers")
+        defined.add(node.out)
+    if len(graph.outputs) != len(graph.output_names):
+        raise VerifyError(f"graph {graph.name}: {len(graph.outputs)} outputs but {len(graph.output_names)} names")
+    for name, v in zip(graph.output_names, graph.outputs):
+        if v not in defined:
+            raise VerifyError(f"graph {graph.name}: output {name} is {name_of(v)}, which no node defines")
+    return graph

@@ -1,0 +1,48 @@
+"""Clean-up passes every pipeline runs: common-subexpression elimination and
+dead-code elimination. All primitives are pure, so both are a few lines."""
+from __future__ import annotations
+
+from ..ir.graph import Graph, Node, Value
+
+
+def rebuild(graph: Graph, keep, replace) -> Graph:
+    """A copy of `graph` with the nodes for which `keep(node)` holds, reading
+    `replace(value)` wherever the original read `value`."""
+    out = Graph(graph.name)
+    out.notes = list(graph.notes)
+    new = {v: out.add_input(v.name, v.aval) for v in graph.inputs}
+    for node in graph.nodes:
+        if keep(node):
+            copy = Node(node.op, tuple(new[replace(v)] for v in node.inputs), dict(node.attrs), node.loc)
+            new[node.out] = out.append(copy, node.out.aval)
+    out.set_outputs([new[replace(v)] for v in graph.outputs], graph.output_names)
+    return out
+
+
+def dce(graph: Graph) -> Graph:
+    """Drop nodes no output depends on."""
+    live: set[Value] = set(graph.outputs)
+    for node in reversed(graph.nodes):
+        if node.out in live:
+            live.update(node.inputs)
+    return rebuild(graph, lambda node: node.out in live, lambda v: v)
+
+
+def _attr_key(value):
+    # bool and int compare equal in Python; a constant True is not a constant 1.
+    return (type(value).__name__, value) if not isinstance(value, tuple) else tuple(map(_attr_key, value))
+
+
+def cse(graph: Graph) -> Graph:
+    """Merge nodes applying the same op to the same values with equal
+    attributes; the first one (and its source location) is kept."""
+    canonical: dict[Value, Value] = {}
+    seen: dict[tuple, Value] = {}
+    for node in graph.nodes:
+        inputs = tuple(canonical.get(v, v) for v in node.inputs)
+        key = (node.op, inputs, tuple(sorted((k, _attr_key(v)) for k, v in node.attrs.items())))
+        try:
+            canonical[node.out] = seen.setdefault(key, node.out)
+        except TypeError:  # an unhashable attribute: leave the node alone
+            canonical[node.out] = node.out
+    return rebuild(graph, lambda node: canonical[node.out] is node.out, lambda v: canonical.get(v, v))

@@ -1,0 +1,44 @@
+"""Passes as small named units and the pipeline that runs them in order.
+
+Each pass is a function `Graph -> Graph`. The pipeline verifies the graph
+before the first pass and after every pass (so a broken pass is caught where
+it broke, with the pass's name), and hands each stage to an optional
+observer: the IR dump CLI and `JITGRAD_DUMP` print stages through it.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from ..ir.graph import Graph
+from ..ir.verify import VerifyError, verify
+from .cleanup import cse, dce
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    apply: Callable[[Graph], Graph]
+
+
+PASSES = {p.name: p for p in (Pass("cse", cse), Pass("dce", dce))}
+
+# What `--stage optimized` shows. Issue 4 adds simplification, autodiff and fusion.
+OPTIMIZE = ("cse", "dce")
+
+
+def run_pipeline(graph: Graph, names=OPTIMIZE, observe=None) -> Graph:
+    """Run the named passes; `observe(pass_name, graph, seconds)` sees each result."""
+    verify(graph)
+    for name in names:
+        start = time.perf_counter()
+        graph = PASSES[name].apply(graph)
+        elapsed = time.perf_counter() - start
+        try:
+            verify(graph)
+        except VerifyError as e:
+            raise VerifyError(f"pass {name} produced an invalid graph: {e}") from None
+        if observe is not None:
+            observe(name, graph, elapsed)
+    return graph
