@@ -10,6 +10,7 @@ from .creation import (DoubleTensor, FloatTensor, LongTensor, arange, as_tensor,
                        randint, randint_like, randn, randn_like, tensor, zeros, zeros_like)
 from .functions import *  # noqa: F401,F403
 from .functions import cat, concat, is_tensor, stack, where
+from .jit import compile  # noqa: A004  (PyTorch's name: torch.compile)
 from .tensor import Size, Tensor, device
 
 float = float32  # noqa: A001

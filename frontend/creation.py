@@ -10,9 +10,19 @@ import numpy as np
 from compiler import dtypes
 from compiler.shapes import as_shape
 
+from .jit.trace_state import GraphBreak, is_tracing
 from .tensor import Tensor
 
 _rng = [np.random.default_rng()]
+
+
+def _draw(kind):
+    """The generator, for a draw of `kind`; inside a traced function the draw
+    would be frozen into the graph as a constant, so it is a graph break."""
+    if is_tracing():
+        raise GraphBreak(f"{kind} inside a compiled function: random numbers are not part of the graph "
+                         "(draw them outside and pass them in as an argument)")
+    return _rng[0]
 
 
 def manual_seed(seed: int):
@@ -189,11 +199,11 @@ def _random(sample, size, dtype, requires_grad):
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    return _random(lambda s: _rng[0].random(s), size, dtype, requires_grad)
+    return _random(lambda s: _draw('torch.rand').random(s), size, dtype, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    return _random(lambda s: _rng[0].standard_normal(s), size, dtype, requires_grad)
+    return _random(lambda s: _draw('torch.randn').standard_normal(s), size, dtype, requires_grad)
 
 
 def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
@@ -206,7 +216,7 @@ def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=Fa
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     dtype = _resolve(dtype) or dtypes.int64
-    return _finish(_rng[0].integers(low, high, as_shape([size])).astype(dtype.np), requires_grad)
+    return _finish(_draw("torch.randint").integers(low, high, as_shape([size])).astype(dtype.np), requires_grad)
 
 
 def _like(make):

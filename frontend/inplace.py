@@ -23,7 +23,7 @@ from .tensor import Tensor
 def _check_writable(t: Tensor):
     if is_grad_enabled() and t.grad_fn is None and t._requires_grad:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-    if not t._data.flags.writeable:
+    if not t._is_writable():
         raise RuntimeError(
             "unsupported operation: more than one element of the written-to tensor refers to a single "
             "memory location. Please clone() the tensor before performing the operation.")
@@ -58,8 +58,7 @@ def _write(t: Tensor, result: Tensor, name: str | None = None) -> Tensor:
             _write_through_view(t, result)
         else:
             _adopt_history(t, result, name)
-    np.copyto(t._data, result._data, casting="unsafe")
-    t._version_counter.value += 1
+    t._store(result)
     t._view_version = t._version_counter.value  # its own history is current
     return t
 
@@ -155,8 +154,7 @@ def _setitem(self, index, value):
     if not _tracks(self, value if isinstance(value, Tensor) else self):
         with no_grad():
             result = index_put(self, index, value)
-        np.copyto(self._data, result._data, casting="unsafe")
-        self._version_counter.value += 1
+        self._store(result)
         return
     _write(self, index_put(self, index, value), "CopySlices")
 

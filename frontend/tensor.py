@@ -17,6 +17,7 @@ from . import printing
 from .autograd import engine
 from .autograd.grad_mode import is_grad_enabled
 from .autograd.node import AccumulateGrad, PrimNode, SavedTensor, node_class, peek_sequence, rename
+from .jit.trace_state import ACTIVE as _ACTIVE_TRACE
 
 
 class Size(tuple):
@@ -71,6 +72,8 @@ NONLEAF_GRAD_WARNING = (
 
 
 class Tensor(TensorOps):
+    _trace = None  # the Trace a tracer tensor belongs to (frontend/jit/tracer.py)
+
     def __init__(self, *args):
         """Legacy constructor: `Tensor(2, 3)` allocates, `Tensor([1, 2])` copies (float32)."""
         from .creation import legacy_constructor_data
@@ -90,6 +93,9 @@ class Tensor(TensorOps):
         self._retains_grad = False
         self._view_fn = None  # for a view: replays the view ops on its base
         self._view_version = 0  # the version its history was made at
+        trace = _ACTIVE_TRACE[0]
+        if trace is not None:
+            trace.created[id(self)] = self  # made inside a traced function: a constant
 
     @classmethod
     def _wrap(cls, data: np.ndarray, version=None, base=None) -> "Tensor":
@@ -139,6 +145,9 @@ class Tensor(TensorOps):
         return tuple(Tensor._wrap(i.astype(np.int64)) for i in np.nonzero(self._data))
 
     def _apply(self, op, *inputs, **attrs):
+        trace = _ACTIVE_TRACE[0]
+        if trace is not None and trace.involves(inputs):
+            return trace.apply(op, inputs, attrs)
         prim = REGISTRY[op]
         if prim.variadic:
             inputs = tuple(inputs[0]) if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)) else inputs
@@ -184,6 +193,14 @@ class Tensor(TensorOps):
             if fresh._grad_fn is not None:
                 rename(fresh._grad_fn, "AsStridedBackward0")
             self._grad_fn, self._output_nr = fresh._grad_fn, 0
+
+    def _store(self, result: "Tensor"):
+        """Write `result` (same shape, already checked) into this tensor's storage."""
+        np.copyto(self._data, result._data, casting="unsafe")
+        self._version_counter.value += 1
+
+    def _is_writable(self):
+        return self._data.flags.writeable
 
     def _requires_grad_now(self):
         return self._requires_grad or self._grad_fn is not None

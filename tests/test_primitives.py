@@ -50,6 +50,7 @@ CASES = {
     "sign": [([(away_from_zero(3, 4), D)], {})],
     "floor": [([(fractional(3, 4), D)], {})],
     "logical_not": [([(normal(3, 4) > 0, C)], {})],
+    "stop_gradient": [([(normal(3, 4), C)], {}), ([(rng.integers(0, 5, (2,)), C)], {})],
     "cast": [([(normal(3, 4), D)], {"dtype": dtypes.float64}), ([(normal(3), C)], {"dtype": dtypes.int64})],
     "add": [([(normal(3, 4), D), (normal(3, 4), D)], {}), ([(normal(3, 1), D), (normal(1, 4), D)], {})],
     "sub": [([(normal(3, 4), D), (normal(4), D)], {})],

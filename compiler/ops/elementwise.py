@@ -158,6 +158,9 @@ unary("erf", _float_unary(_erf), (lambda g, x: g * (-(x * x)).exp() * (2 / math.
 unary("floor", np.floor, (lambda g: g * 0,), infer=infer_same_unary)
 unary("sign", np.sign, (lambda g: g * 0,), infer=infer_same_unary)
 unary("logical_not", np.logical_not, infer=lambda x: Aval(x.shape, dtypes.bool_))
+# Identity with no derivative rule: `detach()` in a traced graph, so the
+# autodiff pass stops there. A copy, so no graph output aliases its input.
+unary("stop_gradient", np.array, infer=infer_same_unary)
 unary("cast", lambda x, dtype: x.astype(dtype.np, order="C"), (lambda g: g,), infer=infer_cast,
       attrs=("dtype",), grad_name="ToCopyBackward0")
 

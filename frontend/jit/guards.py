@@ -1,0 +1,279 @@
+"""Guard keys: what a compiled graph was specialized on, read from a call.
+
+A traced graph is valid for calls that agree on everything the trace saw:
+each tensor's shape, dtype and `requires_grad` (and which arguments are the
+same tensor), Python scalars and other non-tensor values, the grad mode, and
+the same for tensors and values reached through the function's closure, the
+globals it names, module attributes it reads, and attributes of objects it
+is given (a model object's weights). Those tensors become graph inputs, not
+constants: the graph reads their current values on every call.
+
+Reading walks these *roots* and records one entry per leaf: `(path, value)`.
+The key is the tuple of values; paths name the guard that changed when a
+call misses (`x.shape[0] 146 -> 149`) and say where to put tracers while
+tracing (`swap_in`).
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+import types
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from compiler.dtypes import DType
+
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor
+
+MAX_DEPTH = 6
+_OPAQUE_MODULES = frozenset(sys.stdlib_module_names) | {"builtins", "numpy", "networkx", "llvmlite", "compiler"}
+_SCALARS = (bool, int, float, complex, str, bytes, type(None), DType)
+
+
+@dataclass
+class Root:
+    """Where a walk starts: an argument, a closure cell, a global, a module attribute."""
+
+    label: str
+    get: Callable[[], Any]
+    set: Callable[[Any], None]
+
+
+# A path is the root's label followed by steps: ("attr", name) or ("item", key).
+def path_name(path) -> str:
+    parts = [path[0]]
+    for kind, key in path[1:]:
+        parts.append(f".{key}" if kind == "attr" else f"[{key!r}]")
+    return "".join(parts)
+
+
+class Reading:
+    """One call's guard entries and the tensors it passes to the graph."""
+
+    def __init__(self):
+        self.entries: list[tuple[tuple, Any]] = []
+        self.tensors: list[tuple[tuple, Tensor]] = []
+        self._tensor_index: dict[int, int] = {}
+        self._seen: set[int] = set()
+
+    @property
+    def key(self):
+        return tuple(value for _, value in self.entries)
+
+    def walk(self, obj, path, depth=0):
+        if isinstance(obj, Tensor):
+            first = self._tensor_index.get(id(obj))
+            if first is not None:
+                self.entries.append((path, ("same tensor as", path_name(self.tensors[first][0]))))
+                return
+            self._tensor_index[id(obj)] = len(self.tensors)
+            self.tensors.append((path, obj))
+            self.entries.append((path, (tuple(obj.shape), obj.dtype, obj.requires_grad)))
+        elif isinstance(obj, _SCALARS):
+            self.entries.append((path, (type(obj).__name__, obj if obj == obj else "nan")))
+        elif isinstance(obj, np.ndarray):
+            self.entries.append((path, ("ndarray", id(obj), obj.shape, obj.dtype.str)))
+        elif depth >= MAX_DEPTH or id(obj) in self._seen:
+            self.entries.append((path, ("object", id(obj))))
+        elif isinstance(obj, (list, tuple)):
+            self._seen.add(id(obj))
+            self.entries.append((path, (type(obj).__name__, len(obj))))
+            for i, item in enumerate(obj):
+                self.walk(item, path + (("item", i),), depth + 1)
+        elif isinstance(obj, dict):
+            self._seen.add(id(obj))
+            self.entries.append((path, ("dict", tuple(obj))))
+            for k, item in obj.items():
+                self.walk(item, path + (("item", k),), depth + 1)
+        elif _walkable_object(obj):
+            self._seen.add(id(obj))
+            self.entries.append((path, (type(obj).__qualname__, id(type(obj)))))
+            for name, item in vars(obj).items():
+                self.walk(item, path + (("attr", name),), depth + 1)
+        else:  # functions, classes, modules, library objects: by identity
+            self.entries.append((path, ("object", id(obj))))
+
+
+def _walkable_object(obj) -> bool:
+    """User-defined objects (a model, a config) whose attributes we read;
+    library objects (a logger, a file) are guarded by identity only."""
+    if isinstance(obj, (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
+                        types.MethodType)) or not hasattr(obj, "__dict__"):
+        return False
+    return type(obj).__module__.split(".")[0] not in _OPAQUE_MODULES
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    """Global and attribute names a function's code (and its nested code) uses."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _is_user_function(value) -> bool:
+    return isinstance(value, types.FunctionType) and value.__module__.split(".")[0] not in _OPAQUE_MODULES | {
+        "frontend"}
+
+
+def discover_roots(fn, depth=0, seen=None) -> list[Root]:
+    """The closure cells, globals and module attributes `fn` (and the plain
+    Python helper functions it calls) can read tensors through."""
+    seen = set() if seen is None else seen
+    func = fn.__func__ if inspect.ismethod(fn) else fn
+    roots = []
+    if inspect.ismethod(fn):
+        owner = fn.__self__
+        roots.append(Root("self", lambda: owner, lambda v: None))
+    if not isinstance(func, types.FunctionType):
+        return roots
+    code = func.__code__
+    for name, cell in zip(code.co_freevars, func.__closure__ or ()):
+        if id(cell) not in seen:
+            seen.add(id(cell))
+            roots.append(_cell_root(name, cell))
+    names, scope = _code_names(code), func.__globals__
+    for name in sorted(names & scope.keys()):
+        if (id(scope), name) in seen:
+            continue
+        seen.add((id(scope), name))
+        value = scope[name]
+        if isinstance(value, types.ModuleType):
+            if value.__name__.split(".")[0] not in _OPAQUE_MODULES | {"frontend"}:
+                roots += [_attr_root(f"{name}.{attr}", value, attr) for attr in sorted(names) if hasattr(value, attr)]
+            continue
+        roots.append(_global_root(name, scope))
+        if _is_user_function(value) and depth < 3:
+            roots += discover_roots(value, depth + 1, seen)
+    return roots
+
+
+def _cell_root(name, cell):
+    def get():
+        try:
+            return cell.cell_contents
+        except ValueError:  # not yet assigned
+            return None
+
+    def put(value):
+        cell.cell_contents = value
+    return Root(name, get, put)
+
+
+def _global_root(name, scope):
+    return Root(name, lambda: scope.get(name), lambda value: scope.__setitem__(name, value))
+
+
+def _attr_root(label, owner, attr):
+    return Root(label, lambda: getattr(owner, attr, None), lambda value: setattr(owner, attr, value))
+
+
+def read_call(arg_names, roots, args, kwargs) -> tuple[Reading, list]:
+    """Walk a call's arguments and the function's roots. Returns the reading
+    and the call as a mutable `[args list, kwargs dict]` that tracing swaps
+    tracers into."""
+    call = [list(args), dict(kwargs)]
+    reading = Reading()
+    for i, value in enumerate(call[0]):
+        if isinstance(value, np.ndarray):
+            raise TypeError(f"compiled functions take tensors, not NumPy arrays (argument "
+                            f"'{_arg_name(arg_names, i)}'); convert it with torch.from_numpy() first")
+        reading.walk(value, (_arg_name(arg_names, i),))
+    for name, value in call[1].items():
+        reading.walk(value, (name,))
+    for root in roots:
+        reading.walk(root.get(), (root.label,))
+    reading.entries.append((("grad_mode",), is_grad_enabled()))
+    return reading, call
+
+
+def _arg_name(arg_names, i):
+    return arg_names[i] if i < len(arg_names) else f"args[{i}]"
+
+
+def arg_roots(arg_names, call) -> dict[str, Root]:
+    """Roots that read and write the call's arguments in place."""
+    roots = {}
+    for i in range(len(call[0])):
+        roots[_arg_name(arg_names, i)] = Root(_arg_name(arg_names, i), lambda i=i: call[0][i],
+                                              lambda v, i=i: call[0].__setitem__(i, v))
+    for name in call[1]:
+        roots[name] = Root(name, lambda n=name: call[1][n], lambda v, n=name: call[1].__setitem__(n, v))
+    return roots
+
+
+def swap_in(roots: dict[str, Root], path, new) -> Callable[[], None]:
+    """Put `new` where `path` leads (rebuilding tuples on the way, setting
+    attributes and items of mutable containers); returns the undo."""
+    root = roots[path[0]]
+    chain = [root.get()]
+    for step in path[1:-1]:
+        chain.append(_get(chain[-1], step))
+    value = new
+    for parent, step in zip(reversed(chain), reversed(path[1:])):
+        if isinstance(parent, tuple):
+            items = list(parent)
+            items[step[1]] = value
+            value = type(parent)._make(items) if hasattr(parent, "_fields") else type(parent)(items)
+            continue
+        old = _get(parent, step)
+        _set(parent, step, value)
+        return lambda: _set(parent, step, old)
+    old = root.get()
+    root.set(value)
+    return lambda: root.set(old)
+
+
+def _get(obj, step):
+    kind, key = step
+    return getattr(obj, key) if kind == "attr" else obj[key]
+
+
+def _set(obj, step, value):
+    kind, key = step
+    if kind == "attr":
+        object.__setattr__(obj, key, value)
+    else:
+        obj[key] = value
+
+
+def describe_change(old_entries, new_entries) -> str:
+    """The first guard that differs, as `x.shape[0] 146 -> 149`."""
+    old = dict(old_entries)
+    for path, value in new_entries:
+        name = path_name(path)
+        if path not in old:
+            return f"{name} is new"
+        before = old[path]
+        if before == value:
+            continue
+        if isinstance(value, tuple) and len(value) == 3 and isinstance(value[1], DType) \
+                and isinstance(before, tuple) and len(before) == 3 and isinstance(before[1], DType):
+            return _tensor_change(name, before, value)
+        return f"{name} {_show(before)} -> {_show(value)}"
+    missing = [path_name(p) for p, _ in old_entries if p not in dict(new_entries)]
+    return f"{missing[0]} is gone" if missing else "guards changed"
+
+
+def _tensor_change(name, before, after) -> str:
+    (s0, d0, r0), (s1, d1, r1) = before, after
+    if s0 != s1:
+        if len(s0) == len(s1):
+            dim = next(i for i, (a, b) in enumerate(zip(s0, s1)) if a != b)
+            return f"{name}.shape[{dim}] {s0[dim]} -> {s1[dim]}"
+        return f"{name}.shape {list(s0)} -> {list(s1)}"
+    if d0 is not d1:
+        return f"{name}.dtype {d0} -> {d1}"
+    return f"{name}.requires_grad {r0} -> {r1}"
+
+
+def _show(value) -> str:
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+        return repr(value[1])  # a scalar: (type name, value)
+    if isinstance(value, tuple) and len(value) == 3 and isinstance(value[1], DType):
+        return "tensor"
+    return repr(value)

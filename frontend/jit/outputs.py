@@ -1,0 +1,64 @@
+"""What a traced function returns, split into graph outputs and the Python
+structure around them (tuples, lists, dicts, named tuples, numbers derived
+from shapes), and rebuilt from the graph's results on every call."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..tensor import Tensor
+from .trace_state import GraphBreak
+from .tracer import Trace
+
+_PLAIN = (bool, int, float, complex, str, bytes, type(None))
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """`kind` 'out': graph output `ref`; 'input': the caller's tensor number
+    `ref` returned unchanged; 'py': the Python value `ref`."""
+
+    kind: str
+    ref: object
+
+
+def flatten(result, trace: Trace, input_index: dict, outputs: list, names: list, path="out"):
+    """Describe `result`; graph outputs are appended to `outputs` (with
+    `names`). `input_index` maps a graph input value to the caller's tensor."""
+    if isinstance(result, Tensor):
+        value = trace.lift(result)._current()
+        if value in input_index:
+            return Leaf("input", input_index[value])
+        outputs.append(value)
+        names.append(path)
+        return Leaf("out", len(outputs) - 1)
+    if isinstance(result, _PLAIN):
+        return Leaf("py", result)
+    if isinstance(result, (list, tuple)):
+        items = [flatten(v, trace, input_index, outputs, names, f"{path}.{i}") for i, v in enumerate(result)]
+        return (type(result), items)
+    if isinstance(result, dict):
+        return (dict, {k: flatten(v, trace, input_index, outputs, names, f"{path}.{_key(k)}")
+                       for k, v in result.items()})
+    raise GraphBreak(f"a compiled function returned a {type(result).__name__}; compiled functions return "
+                     "tensors, numbers and tuples, lists and dicts of them")
+
+
+def _key(k) -> str:
+    text = "".join(c if c.isalnum() or c == "_" else "_" for c in str(k))
+    return text or "_"
+
+
+def rebuild(spec, results: list[np.ndarray], inputs: list[Tensor]):
+    if isinstance(spec, Leaf):
+        if spec.kind == "out":
+            return Tensor._wrap(results[spec.ref])
+        return inputs[spec.ref] if spec.kind == "input" else spec.ref
+    container, items = spec
+    if container is dict:
+        return {k: rebuild(v, results, inputs) for k, v in items.items()}
+    values = [rebuild(v, results, inputs) for v in items]
+    if container in (list, tuple):
+        return container(values)
+    return container._make(values) if hasattr(container, "_fields") else container(values)

@@ -1,0 +1,58 @@
+"""What every part of the frontend may ask while a function is being traced:
+is a trace active, and where in the user's program are we. It imports
+nothing from the frontend, so `tensor.py` and `creation.py` can use it."""
+from __future__ import annotations
+
+import os
+import sys
+
+import compiler
+from compiler.ir import SourceLoc
+
+# The trace being recorded on this thread, or None. One at a time: tracing
+# is not re-entrant (a compiled function called inside a trace runs traced
+# into the outer graph).
+ACTIVE = [None]
+
+# jitgrad's own code: frames here are never "the user's line".
+_INTERNAL = (os.path.dirname(os.path.abspath(compiler.__file__)) + os.sep,
+             os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep)
+
+
+class GraphBreak(RuntimeError):
+    """The traced function did something a static graph cannot capture."""
+
+    def __init__(self, reason: str, loc: SourceLoc | None = None):
+        self.reason, self.loc = reason, loc if loc is not None else user_location()
+        where = f"{self.loc}: " if self.loc is not None else ""
+        super().__init__(f"{where}{reason}")
+        if ACTIVE[0] is not None:
+            ACTIVE[0].broken = self  # remembered even if the user's code catches it
+
+
+def is_tracing() -> bool:
+    return ACTIVE[0] is not None
+
+
+def short_path(filename: str) -> str:
+    """The file as a user would name it: relative to the working directory when inside it."""
+    try:
+        rel = os.path.relpath(filename)
+    except ValueError:
+        return filename
+    return filename if rel.startswith("..") else rel
+
+
+def user_frame():
+    """The innermost frame outside jitgrad's own packages."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL):
+        frame = frame.f_back
+    return frame
+
+
+def user_location() -> SourceLoc | None:
+    frame = user_frame()
+    if frame is None:
+        return None
+    return SourceLoc(short_path(frame.f_code.co_filename), frame.f_lineno, frame.f_code.co_name)

@@ -1,0 +1,274 @@
+"""Tracer tensors: frontend Tensors whose value is an IR value, not data.
+
+A `Tracer` is a `frontend.Tensor`, so user code, `nn.functional` and the
+in-place machinery treat it as one; every op goes through the same
+`TensorOps` methods as eager and, in `Tracer._apply`, records a node (with
+the user's file:line) instead of computing. Whatever needs concrete values
+(`item()`, `bool()`, `numpy()`, boolean masks) raises `GraphBreak`.
+
+In-place ops rebind the tracer to a new value (functionalization); a write
+into a view also rebinds its base (`base` with the view's elements
+replaced), and other views of that base re-derive their value when next
+read, as eager views see their base's storage change.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from compiler.indexing_ops import put_at_positions
+from compiler.ir import Graph, Value, format_aval
+from compiler.ops import REGISTRY, Aval
+
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..tensor import Size, Tensor, _Version, _ViewReplay
+from .trace_state import ACTIVE, GraphBreak, user_location
+
+DATA_DEPENDENT = "data-dependent control flow or value: the graph does not have values until it runs"
+
+
+class Tracer(Tensor):
+    """A tensor being traced; see the module docstring."""
+
+    def __init__(self, trace: "Trace", value: Value):
+        self._trace, self._sym = trace, value
+        self._dtype = value.dtype
+        self._version_counter = _Version()
+        self._base = self._view_fn = self._grad_fn = self._grad = self._accumulator = None
+        self._requires_grad = self._retains_grad = False
+        self._output_nr = self._view_version = self._sym_version = 0
+        self._leaf_hooks = {}
+
+    # ---- the IR value, kept current through in-place writes -----------------------
+    def _current(self) -> Value:
+        if self._base is not None and self._sym_version != self._version_counter.value:
+            self._sym = self._view_fn(self._base)._current()
+            self._sym_version = self._version_counter.value
+        return self._sym
+
+    def _store(self, result: Tensor):
+        """In-place write: `result` (already shape-checked) becomes this tensor's value."""
+        result = self._trace.lift(result)
+        if result.dtype is not self.dtype:
+            result = result.to(self.dtype)
+        if self._base is not None:
+            base = self._base
+            with no_grad():
+                positions = self._view_fn(base.arange_(base.numel()).reshape(base.shape))
+                base._sym = put_at_positions(base, positions, result)._current()
+        self._sym = result._current()
+        self._version_counter.value += 1
+        self._sym_version = self._version_counter.value
+
+    def _is_writable(self):
+        return True
+
+    # ---- TensorOps hooks ----------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self._sym.shape)
+
+    @property
+    def aval(self):
+        return self._sym.aval
+
+    def _apply(self, op, *inputs, **attrs):
+        return self._trace.apply(op, inputs, attrs)
+
+    def _lift(self, value, dtype):
+        # The value in the dtype's own Python type: `1` and `1.0` make one f32 constant.
+        value = dtype.np.type(value).item()
+        return self._trace.emit("full", (), {"value": value, "shape": (), "dtype": dtype})
+
+    def _check_indices(self, idx, size, dim, allow_negative=True):
+        """Checked when the graph runs: gather and scatter reject out-of-range indices."""
+
+    def _check_probabilities(self):
+        """Values are unknown while tracing."""
+
+    def _nonzero(self):
+        raise GraphBreak("boolean mask indexing gives a shape that depends on the data")
+
+    def detach(self):
+        return self._trace.emit("stop_gradient", (self,), {})
+
+    # ---- what needs values: graph breaks ------------------------------------------
+    @property
+    def _data(self):
+        raise GraphBreak(f"reading a traced tensor's values ({DATA_DEPENDENT})")
+
+    def _needs_value(self, what):
+        raise GraphBreak(f"{what} on a traced tensor: {DATA_DEPENDENT}")
+
+    def item(self):
+        self._needs_value("Tensor.item()")
+
+    def tolist(self):
+        self._needs_value("Tensor.tolist()")
+
+    def numpy(self, *, force=False):
+        self._needs_value("Tensor.numpy()")
+
+    def __array__(self, dtype=None, copy=None):
+        self._needs_value("converting to a NumPy array")
+
+    def __bool__(self):
+        self._needs_value("bool() (an `if` or `while` on a tensor)")
+
+    def __float__(self):
+        self._needs_value("float()")
+
+    def __int__(self):
+        self._needs_value("int()")
+
+    def __index__(self):
+        self._needs_value("using a tensor as a Python index")
+
+    def __format__(self, spec):
+        if not self._sym.shape:
+            self._needs_value("formatting a 0-d tensor's value")
+        return object.__format__(self, spec)
+
+    @property
+    def data(self):
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        raise GraphBreak("assigning `.data` of a traced tensor")
+
+    def data_ptr(self):
+        self._needs_value("data_ptr()")
+
+    # ---- shape-only answers ---------------------------------------------------------
+    def __len__(self):
+        if not self._sym.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._sym.shape[0]
+
+    def __iter__(self):
+        if not self._sym.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._sym.shape[0]))
+
+    def nelement(self):
+        return math.prod(self._sym.shape)
+
+    def stride(self, dim=None):
+        strides, step = [], 1
+        for n in reversed(self._sym.shape):
+            strides.append(step)
+            step *= max(n, 1)
+        strides = tuple(reversed(strides))
+        return strides if dim is None else strides[dim]
+
+    def is_contiguous(self):
+        return self._base is None
+
+    def contiguous(self):
+        return self if self._base is None else self.clone()
+
+    def view(self, *shape):
+        return self.reshape(*shape)
+
+    def __repr__(self):
+        node = self._sym.node
+        made = f" = {node.op} at {node.loc}" if node is not None and node.loc else ""
+        return f"Tracer({format_aval(self._sym.aval)}{made})"
+
+    __str__ = __repr__
+
+
+class Trace:
+    """One recording in progress: the graph, and how outside tensors enter it."""
+
+    def __init__(self, name: str):
+        self.graph = Graph(name)
+        self.created: dict[int, Tensor] = {}  # eager tensors made during the trace
+        self.inputs: dict[int, tuple[Tensor, Tracer]] = {}  # outside tensor -> its input tracer
+        self.constants: list[tuple[Value, np.ndarray]] = []  # lifted constant data
+        self.hidden: list[tuple[Value, Tensor]] = []  # outside tensors met only at use
+        self._const_cache: dict[tuple, Tracer] = {}
+        self.broken: GraphBreak | None = None
+
+    def __enter__(self):
+        if ACTIVE[0] is not None:
+            raise RuntimeError("jitgrad traces one function at a time; a trace is already active")
+        ACTIVE[0] = self
+        return self
+
+    def __exit__(self, *exc):
+        ACTIVE[0] = None
+
+    def add_input(self, name: str, tensor: Tensor) -> Tracer:
+        tracer = Tracer(self, self.graph.add_input(name, Aval(tuple(tensor.shape), tensor.dtype)))
+        self.inputs[id(tensor)] = (tensor, tracer)
+        return tracer
+
+    def involves(self, inputs) -> bool:
+        return any(getattr(t, "_trace", None) is self for t in _flat(inputs))
+
+    def apply(self, op, inputs, attrs):
+        prim = REGISTRY[op]
+        inputs = _flat(inputs) if prim.variadic else inputs
+        tracers = [self.lift(t) for t in inputs]
+        if prim.rules and is_grad_enabled() and any(t.requires_grad for t in tracers):
+            raise GraphBreak("computing gradients inside a compiled function is not supported yet "
+                             "(a tensor created inside it requires grad)")
+        out = self.emit(op, tracers, attrs)
+        if prim.views:
+            src = tracers[0]
+            out._version_counter, out._base = src._version_counter, src._base if src._base is not None else src
+            out._view_fn = _ViewReplay(src._view_fn, op, attrs)
+            out._sym_version = src._version_counter.value
+        return out
+
+    def emit(self, op, tracers, attrs) -> Tracer:
+        loc = user_location()
+        try:
+            value = self.graph.add(op, [t._current() for t in tracers], attrs, loc)
+        except (RuntimeError, ValueError, IndexError, TypeError) as e:
+            if loc is not None and not getattr(e, "__notes__", None):
+                e.add_note(f"while tracing {self.graph.name}, at {loc}")
+            raise
+        return Tracer(self, value)
+
+    def lift(self, t) -> Tracer:
+        """The tracer standing for `t` in this graph."""
+        if isinstance(t, Tracer):
+            if t._trace is not self:
+                raise RuntimeError(
+                    f"a traced tensor from another trace ({t._trace.graph.name}) reached {self.graph.name}: "
+                    "a tracer was stored outside its compiled function (in a global or attribute?)")
+            return t
+        known = self.inputs.get(id(t))
+        if known is not None and known[0] is t:
+            return known[1]
+        if id(t) in self.created:
+            return self._constant(t)
+        value = self.graph.add_input(f"captured{len(self.hidden)}", t.aval)
+        self.hidden.append((value, t))
+        tracer = Tracer(self, value)
+        self.inputs[id(t)] = (t, tracer)
+        return tracer
+
+    def _constant(self, t: Tensor) -> Tracer:
+        """A tensor made inside the function from constants: one filled with a
+        single value (zeros, a scalar) becomes a `full` node, any other a
+        constant input whose data is bound at call time."""
+        key = (id(t), t._version_counter.value)
+        if key not in self._const_cache:
+            data = t._data
+            if data.size and (data == data.flat[0]).all():
+                tracer = self.emit("full", (), {"value": data.flat[0].item(), "shape": data.shape, "dtype": t.dtype})
+            else:
+                value = self.graph.add_input(f"const{len(self.constants)}", t.aval)
+                self.constants.append((value, np.array(t._data)))
+                tracer = Tracer(self, value)
+            self._const_cache[key] = tracer
+        return self._const_cache[key]
+
+
+def _flat(inputs):
+    return tuple(inputs[0]) if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)) else tuple(inputs)
