@@ -43,6 +43,10 @@ def short_path(filename: str) -> str:
     return filename if rel.startswith("..") else rel
 
 
+def is_internal_file(filename: str) -> bool:
+    return filename.startswith(_INTERNAL)
+
+
 def user_frame():
     """The innermost frame outside jitgrad's own packages."""
     frame = sys._getframe(1)
