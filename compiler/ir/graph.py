@@ -10,6 +10,7 @@ read.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,6 +157,6 @@ def _same(a, b) -> bool:
     """Equality that treats NaN attribute values as equal to themselves."""
     if isinstance(a, tuple) and isinstance(b, tuple):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
-        return True
+    if isinstance(a, float) and isinstance(b, float):  # NaN equals NaN; -0.0 differs from 0.0
+        return (a != a and b != b) or (a == b and math.copysign(1, a) == math.copysign(1, b))
     return type(a) is type(b) and a == b if isinstance(a, (bool, int, float)) else a == b

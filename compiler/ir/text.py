@@ -67,7 +67,7 @@ def print_graph(graph: Graph) -> str:
     lines.append(f"graph {graph.name}({params}) {{")
     lines += ["  " + format_node(node, name_of) for node in graph.nodes]
     outs = ", ".join(f"{n}={name_of(v)}" for n, v in zip(graph.output_names, graph.outputs))
-    lines += [f"  return {outs}", "}"]
+    lines += [f"  return {outs}".rstrip(), "}"]
     return "\n".join(lines) + "\n"
 
 
@@ -79,7 +79,7 @@ class IRParseError(ValueError):
 _NAME = r"[A-Za-z_][\w.]*"
 _TYPE = r"(\w+)\[([\d,\s]*)\]"
 _HEADER = re.compile(rf"graph\s+({_NAME})\s*\((.*)\)\s*\{{$")
-_PARAM = re.compile(rf"%({_NAME})\s*:\s*{_TYPE}$")
+_PARAM = re.compile(rf"\s*%({_NAME})\s*:\s*{_TYPE}\s*(?:,|$)")
 _NODE = re.compile(rf"%(\w+)\s*:\s*{_TYPE}\s*=\s*(\w+)\((.*?)\)\s*(\{{.*\}})?$")
 _LOC = re.compile(r"^(.*?)\s*#\s*(.+):(\d+) in (\S+)$")
 _RETURN = re.compile(r"return\b(.*)$")
@@ -159,26 +159,31 @@ def parse(text: str) -> Graph:
     graph = Graph(match.group(1))
     graph.notes = notes
     scope: dict[str, Value] = {}
-    for param in filter(None, (p.strip() for p in match.group(2).split("%")[1:])):
-        m = _PARAM.match("%" + param.rstrip(", "))
+    params, pos = match.group(2), 0
+    while params.strip() and pos < len(params):
+        m = _PARAM.match(params, pos)
         if not m:
-            raise IRParseError(f"line {lineno}: bad input declaration %{param!r}")
+            raise IRParseError(f"line {lineno}: bad input declaration {params[pos:].strip()!r}; "
+                               "expected '%name: f32[2,3]'")
         name = m.group(1)
         if "%" + name in scope:
             raise IRParseError(f"line {lineno}: input %{name} declared twice")
         scope["%" + name] = graph.add_input(name, _aval(lineno, m.group(2), m.group(3)))
-    body, closed = lines[1:], False
+        pos = m.end()
+    body, closed = lines[1:], None
     for lineno, line in body:
+        if closed is not None:
+            raise IRParseError(f"line {lineno}: text after the graph's closing '}}' (line {closed})")
         if line == "}":
-            closed = True
-            break
+            closed = lineno
+            continue
         ret = _RETURN.match(line)
         if ret:
             _read_return(graph, scope, lineno, ret.group(1))
         else:
             _read_node(graph, scope, lineno, line)
-    if not closed:
-        raise IRParseError("IR text ends without '}'")
+    if closed is None:
+        raise IRParseError(f"line {lines[-1][0]}: IR text ends without '}}' closing the graph")
     return graph
 
 

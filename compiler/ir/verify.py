@@ -7,9 +7,15 @@ IR text with its source location, and say how to fix it.
 """
 from __future__ import annotations
 
+import re
+
+from ..dtypes import DType
 from ..ops.registry import REGISTRY
 from .graph import Graph, format_aval
 from .text import Namer, format_node
+
+
+_INPUT_NAME = re.compile(r"[A-Za-z_][\w.]*")
 
 
 class VerifyError(ValueError):
@@ -21,6 +27,10 @@ def verify(graph: Graph) -> Graph:
     name_of = Namer(graph)
     defined = set()
     names = [v.name for v in graph.inputs]
+    for name in names:
+        if not isinstance(name, str) or not _INPUT_NAME.fullmatch(name):
+            raise VerifyError(f"graph {graph.name}: input name {name!r} is not an identifier "
+                              "(letters, digits, '_' and '.', not starting with a digit)")
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise VerifyError(f"graph {graph.name}: input %{dup} is declared twice; give each input its own name")
@@ -48,8 +58,11 @@ def verify(graph: Graph) -> Graph:
                  "give exactly the declared attributes")
         try:
             inferred = prim.infer(*[v.aval for v in node.inputs], **node.attrs)
-        except (TypeError, ValueError, RuntimeError, IndexError) as e:
-            fail(f"{node.op}'s shape rule rejects its inputs: {e}", "check the input types and attributes")
+        except Exception as e:  # noqa: BLE001  (any failure of the rule is the graph's fault)
+            fail(f"{node.op}'s shape rule rejects its inputs: {type(e).__name__}: {e}",
+                 "check the input types and attributes")
+        if not isinstance(inferred.dtype, DType):
+            fail(f"{node.op}'s attributes give no valid dtype ({inferred.dtype!r})", "pass a dtype such as f32")
         if tuple(inferred.shape) != node.out.shape or inferred.dtype is not node.out.dtype:
             fail(f"{name_of(node.out)} is declared {format_aval(node.out.aval)} but {node.op} gives "
                  f"{format_aval(inferred)}", "declare the type the shape rule infers")

@@ -106,7 +106,7 @@ _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
 def _erf(x):
     # NumPy has no erf; math.erf is exact to double precision.
-    return _erf_scalar(x).astype(x.dtype)
+    return np.asarray(_erf_scalar(x)).astype(x.dtype)  # frompyfunc gives a Python float for 0-d
 
 
 def _where(cond, x, y):
@@ -156,7 +156,8 @@ unary("relu", lambda x: np.where(x < 0, x.dtype.type(0), x), (lambda g, out: whe
       infer=infer_same_unary)
 unary("erf", _float_unary(_erf), (lambda g, x: g * (-(x * x)).exp() * (2 / math.sqrt(math.pi)),))
 unary("floor", np.floor, (lambda g: g * 0,), infer=infer_same_unary)
-unary("sign", np.sign, (lambda g: g * 0,), infer=infer_same_unary)
+unary("sign", lambda x: x.copy() if x.dtype == np.bool_ else np.sign(x), (lambda g: g * 0,),
+      infer=infer_same_unary)
 unary("logical_not", np.logical_not, infer=lambda x: Aval(x.shape, dtypes.bool_))
 # Identity with no derivative rule: `detach()` in a traced graph, so the
 # autodiff pass stops there. A copy, so no graph output aliases its input.

@@ -33,14 +33,21 @@ def _infer_extremum(name):
                 f"{name}(): Expected reduction dim {list(axes)} to have non-zero size, "
                 f"but the input has shape {list(x.shape)}"
             )
+        if name.startswith("arg") and len(axes) != 1:
+            raise ValueError(f"{name} reduces exactly one axis, got axes {list(axes)}")
         dtype = dtypes.int64 if name.startswith("arg") else x.dtype
         return Aval(reduced_shape(x.shape, axes, keepdim), dtype)
     return infer
 
 
+def _np_axes(x, axes):
+    """A 0-d value reduces over "axis 0" (PyTorch accepts dim 0 and -1); NumPy wants no axes."""
+    return axes if x.ndim else ()
+
+
 def _sum(x, axes, keepdim):
     dtype = x.dtype if x.dtype.kind == "f" else np.int64
-    return np.sum(x, axis=axes, keepdims=keepdim, dtype=dtype)
+    return np.sum(x, axis=_np_axes(x, axes), keepdims=keepdim, dtype=dtype)
 
 
 def _arg(fn):
@@ -74,9 +81,9 @@ def reduction(name, reference, infer, vjp=None, grad_name=""):
 
 
 reduction("sum", _sum, infer_sum, (_expand_back,))
-reduction("amax", lambda x, axes, keepdim: np.amax(x, axis=axes, keepdims=keepdim),
+reduction("amax", lambda x, axes, keepdim: np.amax(x, axis=_np_axes(x, axes), keepdims=keepdim),
           _infer_extremum("amax"), (_extremum_rule,))
-reduction("amin", lambda x, axes, keepdim: np.amin(x, axis=axes, keepdims=keepdim),
+reduction("amin", lambda x, axes, keepdim: np.amin(x, axis=_np_axes(x, axes), keepdims=keepdim),
           _infer_extremum("amin"), (_extremum_rule,))
 reduction("argmax", _arg(np.argmax), _infer_extremum("argmax"))
 reduction("argmin", _arg(np.argmin), _infer_extremum("argmin"))
