@@ -29,8 +29,11 @@ def dce(graph: Graph) -> Graph:
 
 
 def _attr_key(value):
-    # bool and int compare equal in Python; a constant True is not a constant 1.
-    return (type(value).__name__, value) if not isinstance(value, tuple) else tuple(map(_attr_key, value))
+    """Equal keys for equal attributes only: True is not 1, -0.0 is not 0.0,
+    and every NaN equals every NaN (so the pass is the same after a text round trip)."""
+    if isinstance(value, tuple):
+        return tuple(map(_attr_key, value))
+    return (type(value).__name__, value.hex() if isinstance(value, float) else value)
 
 
 def cse(graph: Graph) -> Graph:
