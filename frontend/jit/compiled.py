@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from compiler.passes import run_pipeline
 
 from ..autograd.grad_mode import is_grad_enabled
 from . import dump
+from .check import CHECKED_CALLS, checked_call
 from .guards import arg_roots, describe_change, discover_roots, path_name, read_call, swap_in
 from .outputs import flatten, rebuild
 from .trace_state import GraphBreak, is_tracing
@@ -55,6 +57,7 @@ class Variant:
     spec: object  # output structure (outputs.flatten)
     writebacks: list  # (source, output index): in-place writes to the caller's tensors
     entries: list = field(default_factory=list)
+    checks_left: int = CHECKED_CALLS
 
     @property
     def graph(self) -> Graph:
@@ -71,6 +74,10 @@ class Variant:
             target._version_counter.value += 1
         return rebuild(self.spec, results, tensors)
 
+    def written_tensors(self, tensors):
+        """The caller's tensors this variant writes in place."""
+        return [tensors[ref] if kind == "arg" else ref for (kind, ref), _ in self.writebacks]
+
     def hidden_inputs_match(self) -> bool:
         """Tensors met only at use are checked on each call (no guard path reaches them)."""
         return all(t.aval == v.aval for (kind, t), v in zip(self.sources, self.graph.inputs) if kind == "hidden")
@@ -85,9 +92,11 @@ class EagerVariant:
 class CompiledFunction:
     """The callable `compile(fn)` returns; see the module docstring."""
 
-    def __init__(self, fn, *, fullgraph=False, backend="llvm", cache_size_limit=DEFAULT_CACHE_SIZE_LIMIT):
+    def __init__(self, fn, *, fullgraph=False, backend="llvm", cache_size_limit=DEFAULT_CACHE_SIZE_LIMIT,
+                 check=False):
         self.fn = fn
         self.fullgraph, self.backend, self.cache_size_limit = fullgraph, backend, cache_size_limit
+        self.check = check or os.environ.get("JITGRAD_CHECK", "") not in ("", "0")
         self.name = getattr(fn, "__name__", type(fn).__name__)
         self.cache: dict[tuple, Variant | EagerVariant] = {}
         self.trace_count = 0
@@ -124,6 +133,9 @@ class CompiledFunction:
             variant = self._compile(reading, call)
         if isinstance(variant, EagerVariant):
             return self.fn(*args, **kwargs)
+        if self.check and variant.checks_left > 0:
+            variant.checks_left -= 1
+            return checked_call(self.name, variant, tensors, lambda: self.fn(*args, **kwargs))
         return variant.run(tensors)
 
     def lower(self, *args, **kwargs) -> Lowered:
@@ -243,16 +255,20 @@ def _input_name(path, graph) -> str:
     return name
 
 
-def compile(fn=None, *, fullgraph=False, dynamic=False, backend="llvm", cache_size_limit=DEFAULT_CACHE_SIZE_LIMIT):
+def compile(fn=None, *, fullgraph=False, dynamic=False, backend="llvm", cache_size_limit=DEFAULT_CACHE_SIZE_LIMIT,
+            check=False):
     """Compile `fn` by tracing it into a static graph; usable as `@compile`
-    and `@compile(...)`. See DESIGN.md §2."""
+    and `@compile(...)`. `check=True` (or JITGRAD_CHECK=1) compares each
+    variant's first calls with eager. See DESIGN.md §2."""
     if backend not in BACKENDS:
         raise ValueError(f"compile(backend={backend!r}): choose one of {', '.join(BACKENDS)}")
     if dynamic:
         raise NotImplementedError("compile(dynamic=True): symbolic shapes are not supported; jitgrad "
                                   "compiles one graph per input shape (up to cache_size_limit)")
     if fn is None:
-        return lambda f: compile(f, fullgraph=fullgraph, backend=backend, cache_size_limit=cache_size_limit)
+        return lambda f: compile(f, fullgraph=fullgraph, backend=backend, cache_size_limit=cache_size_limit,
+                                 check=check)
     if not callable(fn):
         raise TypeError(f"compile() expects a function, got {type(fn).__name__}")
-    return CompiledFunction(fn, fullgraph=fullgraph, backend=backend, cache_size_limit=cache_size_limit)
+    return CompiledFunction(fn, fullgraph=fullgraph, backend=backend, cache_size_limit=cache_size_limit,
+                            check=check)

@@ -29,6 +29,9 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
 MAX_DEPTH = 6
+# Longer containers (a dataset kept in a list) are guarded by identity and
+# length only; a tensor in one that the function uses is captured at use.
+MAX_ITEMS = 256
 _OPAQUE_MODULES = frozenset(sys.stdlib_module_names) | {"builtins", "numpy", "networkx", "llvmlite", "compiler"}
 _SCALARS = (bool, int, float, complex, str, bytes, type(None), DType)
 
@@ -78,6 +81,8 @@ class Reading:
             self.entries.append((path, ("ndarray", id(obj), obj.shape, obj.dtype.str)))
         elif depth >= MAX_DEPTH or id(obj) in self._seen:
             self.entries.append((path, ("object", id(obj))))
+        elif isinstance(obj, (list, tuple, dict)) and len(obj) > MAX_ITEMS:
+            self.entries.append((path, (type(obj).__name__, id(obj), len(obj))))
         elif isinstance(obj, (list, tuple)):
             self._seen.add(id(obj))
             self.entries.append((path, (type(obj).__name__, len(obj))))

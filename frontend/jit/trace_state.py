@@ -9,9 +9,9 @@ import sys
 import compiler
 from compiler.ir import SourceLoc
 
-# The trace being recorded on this thread, or None. One at a time: tracing
-# is not re-entrant (a compiled function called inside a trace runs traced
-# into the outer graph).
+# The trace being recorded, or None. One at a time in the process: tracing is
+# not re-entrant (a compiled function called inside a trace is inlined into
+# the outer graph), and other threads must not create tensors meanwhile.
 ACTIVE = [None]
 
 # jitgrad's own code: frames here are never "the user's line".

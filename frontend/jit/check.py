@@ -1,0 +1,67 @@
+"""`compile(fn, check=True)` (or `JITGRAD_CHECK=1`): run eager beside the
+compiled graph on a variant's first calls and raise on disagreement, naming
+the output and the error. The caller's tensors end up as eager leaves them."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+
+CHECKED_CALLS = 2  # per variant
+
+
+class CompiledMismatchError(AssertionError):
+    """The compiled graph's result differs from eager's."""
+
+
+def _tolerance(dtype):
+    return {np.dtype(np.float32): (1e-4, 1e-5), np.dtype(np.float64): (1e-10, 1e-12)}.get(dtype, (0, 0))
+
+
+def _leaves(result, path="out"):
+    if isinstance(result, Tensor):
+        yield path, result
+    elif isinstance(result, (list, tuple)):
+        for i, item in enumerate(result):
+            yield from _leaves(item, f"{path}[{i}]")
+    elif isinstance(result, dict):
+        for k, item in result.items():
+            yield from _leaves(item, f"{path}[{k!r}]")
+    else:
+        yield path, result
+
+
+def compare(name, compiled, eager):
+    """Raise CompiledMismatchError on the first leaf that differs."""
+    got, want = list(_leaves(compiled)), list(_leaves(eager))
+    if [p for p, _ in got] != [p for p, _ in want]:
+        raise CompiledMismatchError(f"{name}: compiled returns {[p for p, _ in got]}, eager {[p for p, _ in want]}")
+    for (path, a), (_, b) in zip(got, want):
+        if isinstance(b, Tensor):
+            a_data, b_data = a._data, b._data
+            if a_data.shape != b_data.shape or a_data.dtype != b_data.dtype:
+                raise CompiledMismatchError(f"{name}: {path} is {a_data.dtype}{list(a_data.shape)} compiled, "
+                                            f"{b_data.dtype}{list(b_data.shape)} eager")
+            rtol, atol = _tolerance(b_data.dtype)
+            if not np.allclose(a_data, b_data, rtol=rtol, atol=atol, equal_nan=True):
+                with np.errstate(all="ignore"):
+                    err = np.nanmax(np.abs(a_data.astype(np.float64) - b_data.astype(np.float64)))
+                raise CompiledMismatchError(f"{name}: {path} differs from eager (max abs error {err:.3g})")
+        elif a != b and not (a != a and b != b):
+            raise CompiledMismatchError(f"{name}: {path} is {a!r} compiled, {b!r} eager")
+
+
+def checked_call(name, variant, tensors, run_eager):
+    """Run `variant` and eager on the same inputs; return the compiled result."""
+    written = variant.written_tensors(tensors)
+    before = [(t._data.copy(), t._version_counter.value) for t in written]
+    compiled = variant.run(tensors)
+    after = [t._data.copy() for t in written]
+    for t, (data, version) in zip(written, before):
+        np.copyto(t._data, data)
+        t._version_counter.value = version
+    eager = run_eager()
+    compare(name, compiled, eager)
+    for t, data in zip(written, after):
+        compare(name, Tensor._wrap(data), Tensor._wrap(t._data))
+    return compiled
