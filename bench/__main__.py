@@ -34,12 +34,12 @@ def main(argv=None) -> int:
     for workload in chosen:
         rows += run_workload(workload, args.mode, repeat, min_seconds, log)
 
-    print(f"\n{'workload':<24} {'mode':<12} {'median':>12} {'spread':>10} {'vs eager':>9} {'max err':>9}")
+    print(f"\n{'workload':<24} {'mode':<14} {'median':>12} {'spread':>10} {'vs eager':>9} {'max err':>9}")
     for r in rows:
         if r.get("median_s") is None:
-            print(f"{r['workload']:<24} {r['mode']:<12} {'disagrees with ours-eager: not timed':>44}")
+            print(f"{r['workload']:<24} {r['mode']:<14} {'disagrees with ours-eager: not timed':>44}")
             continue
-        print(f"{r['workload']:<24} {r['mode']:<12} {r['median_s'] * 1e3:10.4f}ms {r['spread_s'] * 1e3:8.3f}ms "
+        print(f"{r['workload']:<24} {r['mode']:<14} {r['median_s'] * 1e3:10.4f}ms {r['spread_s'] * 1e3:8.3f}ms "
               f"{r['speedup_vs_eager']:8.2f}x {r['max_abs_error']:9.1e}")
     print(f"\nmachine: {platform.machine()} {platform.processor() or ''}, Python {platform.python_version()}")
     if args.json:

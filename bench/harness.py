@@ -37,7 +37,7 @@ def run_workload(workload, modes_wanted, repeat, min_seconds, log):
             row.update(median_s=statistics.median(samples), spread_s=(max(samples) - min(samples)),
                        runs=len(samples))
         rows.append(row)
-        log(f"  {workload.name:<24} {mode:<12} " + (f"{row['median_s'] * 1e3:10.4f} ms" if agrees else "DISAGREES"))
+        log(f"  {workload.name:<24} {mode:<14} " + (f"{row['median_s'] * 1e3:10.4f} ms" if agrees else "DISAGREES"))
     base = next((r for r in rows if r["mode"] == BASELINE and r.get("median_s")), None)
     for r in rows:
         if base and r.get("median_s"):

@@ -1,6 +1,7 @@
 """Named workloads. Each builds its inputs once and gives, per mode, a
 function to time; every mode must compute the same result, which the harness
-checks before it reports any time."""
+checks before it reports any time. `ours-compiled` runs `frontend.compile`;
+until the LLVM backend lands its graphs run on the reference interpreter."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -40,9 +41,11 @@ def elementwise_chain(n):
         import frontend
         data = np.random.default_rng(0).standard_normal(n).astype(np.float32)
         ours = frontend.from_numpy(data)
+        compiled = frontend.compile(lambda t: _chain_tensor(t, frontend))
         modes = {
             "numpy": lambda: _chain_numpy(data),
             "ours-eager": lambda: _chain_tensor(ours, frontend).numpy(),
+            "ours-compiled": lambda: compiled(ours).numpy(),
         }
         torch = _optional_torch()
         if torch is not None:
@@ -62,7 +65,9 @@ def softmax_rows(rows, cols):
             e = np.exp(data - data.max(axis=1, keepdims=True))
             return e / e.sum(axis=1, keepdims=True)
 
-        modes = {"numpy": numpy_softmax, "ours-eager": lambda: ours.softmax(1).numpy()}
+        compiled = frontend.compile(lambda t: t.softmax(1))
+        modes = {"numpy": numpy_softmax, "ours-eager": lambda: ours.softmax(1).numpy(),
+                 "ours-compiled": lambda: compiled(ours).numpy()}
         torch = _optional_torch()
         if torch is not None:
             theirs = torch.from_numpy(data)
@@ -114,7 +119,9 @@ def tiny_call():
         import frontend
         data = np.arange(10, dtype=np.float32)
         ours = frontend.from_numpy(data)
-        modes = {"numpy": lambda: data * 2 + 1, "ours-eager": lambda: (ours * 2 + 1).numpy()}
+        compiled = frontend.compile(lambda t: t * 2 + 1)
+        modes = {"numpy": lambda: data * 2 + 1, "ours-eager": lambda: (ours * 2 + 1).numpy(),
+                 "ours-compiled": lambda: compiled(ours).numpy()}
         torch = _optional_torch()
         if torch is not None:
             theirs = torch.from_numpy(data)
