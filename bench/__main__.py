@@ -1,8 +1,9 @@
 """`python -m bench [--quick] [--workload NAME ...] [--mode MODE ...] [--repeat N] [--json FILE]`
 
-Compares ours-eager with hand-written NumPy and, when installed, PyTorch eager.
-Compiled modes join when the LLVM backend lands. No speedup is printed for a
-mode whose results disagree with ours-eager."""
+Compares ours-eager with ours-compiled (`frontend.compile`; on the reference
+interpreter until the LLVM backend lands), hand-written NumPy and, when
+installed, PyTorch eager. No speedup is printed for a mode whose results
+disagree with ours-eager."""
 from __future__ import annotations
 
 import argparse
