@@ -51,11 +51,11 @@ def compare(name, compiled, eager):
             raise CompiledMismatchError(f"{name}: {path} is {a!r} compiled, {b!r} eager")
 
 
-def checked_call(name, variant, tensors, run_eager):
+def checked_call(name, variant, tensors, roots, run_eager):
     """Run `variant` and eager on the same inputs; return the compiled result."""
     written = variant.written_tensors(tensors)
     before = [(t._data.copy(), t._version_counter.value) for t in written]
-    compiled = variant.run(tensors)
+    compiled = variant.run(tensors, roots)
     after = [t._data.copy() for t in written]
     for t, (data, version) in zip(written, before):
         np.copyto(t._data, data)

@@ -15,14 +15,13 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
-import numpy as np
 
 from compiler.interpreter import interpret
 from compiler.ir import Graph
 from compiler.passes import run_pipeline
 
 from ..autograd.grad_mode import is_grad_enabled
-from . import dump
+from . import dump, effects
 from .check import CHECKED_CALLS, checked_call
 from .guards import arg_roots, describe_change, discover_roots, path_name, read_call, swap_in
 from .outputs import flatten, rebuild
@@ -55,7 +54,8 @@ class Variant:
     lowered: Lowered
     sources: list  # per graph input: ("arg", i) call tensor i, ("const", array), ("hidden", tensor)
     spec: object  # output structure (outputs.flatten)
-    writebacks: list  # (source, output index): in-place writes to the caller's tensors
+    writebacks: list  # effects.Writeback: in-place writes to the caller's tensors
+    stores: list  # effects.Store: tensors stored into reachable state
     entries: list = field(default_factory=list)
     checks_left: int = CHECKED_CALLS
 
@@ -63,20 +63,17 @@ class Variant:
     def graph(self) -> Graph:
         return self.lowered.stages["optimized"]
 
-    def run(self, tensors):
+    def run(self, tensors, roots):
         arrays = []
         for kind, ref in self.sources:
             arrays.append(tensors[ref]._data if kind == "arg" else ref if kind == "const" else ref._data)
         results = interpret(self.graph, arrays)
-        for (kind, ref), out in self.writebacks:
-            target = tensors[ref] if kind == "arg" else ref
-            np.copyto(target._data, results[out], casting="unsafe")
-            target._version_counter.value += 1
+        effects.replay(self.writebacks, self.stores, results, tensors, roots)
         return rebuild(self.spec, results, tensors)
 
     def written_tensors(self, tensors):
         """The caller's tensors this variant writes in place."""
-        return [tensors[ref] if kind == "arg" else ref for (kind, ref), _ in self.writebacks]
+        return effects.written_tensors(self.writebacks, tensors)
 
     def hidden_inputs_match(self) -> bool:
         """Tensors met only at use are checked on each call (no guard path reaches them)."""
@@ -133,10 +130,11 @@ class CompiledFunction:
             variant = self._compile(reading, call)
         if isinstance(variant, EagerVariant):
             return self.fn(*args, **kwargs)
+        roots = functools.partial(self._call_roots, call)
         if self.check and variant.checks_left > 0:
             variant.checks_left -= 1
-            return checked_call(self.name, variant, tensors, lambda: self.fn(*args, **kwargs))
-        return variant.run(tensors)
+            return checked_call(self.name, variant, tensors, roots, lambda: self.fn(*args, **kwargs))
+        return variant.run(tensors, roots)
 
     def lower(self, *args, **kwargs) -> Lowered:
         """Trace and optimize for these arguments without running or caching
@@ -149,6 +147,9 @@ class CompiledFunction:
         if self._roots is None:
             self._roots = discover_roots(self.fn)
         return read_call(self._arg_names, self._roots, args, kwargs)
+
+    def _call_roots(self, call):
+        return {**{r.label: r for r in self._roots}, **arg_roots(self._arg_names, call)}
 
     def _reason(self, reading) -> str:
         return describe_change(self._last.entries, reading.entries) if self._last is not None else "first call"
@@ -176,32 +177,21 @@ class CompiledFunction:
         self.trace_count += 1
         start = time.perf_counter()
         trace = Trace(self.name)
-        roots = {**{r.label: r for r in self._roots}, **arg_roots(self._arg_names, call)}
-        undo, input_index, tracers = [], {}, []
+        roots = self._call_roots(call)
+        paths = [path for path, _ in reading.tensors]
+        undo, tracers = [], []
         try:
             with trace:
-                for i, (path, tensor) in enumerate(reading.tensors):
-                    tracer = trace.add_input(_input_name(path, trace.graph), tensor)
-                    tracers.append(tracer)
-                    input_index[tracer._sym] = i
-                    undo.append(swap_in(roots, path, tracer))
+                for path, tensor in reading.tensors:
+                    tracers.append(trace.add_input(_input_name(path, trace.graph), tensor))
+                    undo.append(swap_in(roots, path, tracers[-1]))
                 result = self.fn(*call[0], **call[1])
                 if trace.broken is not None:
                     raise trace.broken
                 outputs, names = [], []
-                spec = flatten(result, trace, input_index, outputs, names)
-                writebacks = []
-                for i, tracer in enumerate(tracers):
-                    if tracer._current() is not trace.graph.inputs[i]:
-                        writebacks.append((("arg", i), len(outputs)))
-                        outputs.append(tracer._current())
-                        names.append(f"{trace.graph.inputs[i].name}.updated")
-                for value, tensor in trace.hidden:
-                    current = trace.inputs[id(tensor)][1]._current()
-                    if current is not value:
-                        writebacks.append((("hidden", tensor), len(outputs)))
-                        outputs.append(current)
-                        names.append(f"{value.name}.updated")
+                spec = flatten(result, trace, {id(t): i for i, t in enumerate(tracers)}, outputs, names)
+                after, _ = read_call(self._arg_names, self._roots, call[0], call[1])
+                writebacks, stores = effects.collect(trace, tracers, paths, after, outputs, names)
         finally:
             for restore in reversed(undo):
                 restore()
@@ -209,12 +199,11 @@ class CompiledFunction:
         graph.set_outputs(outputs, names)
         graph.notes = [note] if note else []
         timings = {"traced": time.perf_counter() - start}
-        stages = {"traced": graph}
         start = time.perf_counter()
-        stages["optimized"] = run_pipeline(graph)
+        optimized = run_pipeline(graph)
         timings["optimized"] = time.perf_counter() - start
-        sources = self._sources(trace, len(reading.tensors))
-        return Variant(Lowered(stages, timings), sources, spec, writebacks)
+        lowered = Lowered({"traced": graph, "optimized": optimized}, timings)
+        return Variant(lowered, self._sources(trace, len(tracers)), spec, writebacks, stores)
 
     @staticmethod
     def _sources(trace, n_args):

@@ -61,6 +61,7 @@ class Reading:
         self.tensors: list[tuple[tuple, Tensor]] = []
         self._tensor_index: dict[int, int] = {}
         self._seen: set[int] = set()
+        self.arg_labels: set[str] = set()  # roots that are the call's own arguments
 
     @property
     def key(self):
@@ -98,6 +99,12 @@ class Reading:
             self.entries.append((path, (type(obj).__qualname__, id(type(obj)))))
             for name, item in vars(obj).items():
                 self.walk(item, path + (("attr", name),), depth + 1)
+        elif _walkable_class(obj):
+            self._seen.add(id(obj))
+            self.entries.append((path, ("class", id(obj))))
+            for name, item in vars(obj).items():
+                if not name.startswith("__") and not callable(item) and not isinstance(item, _DESCRIPTORS):
+                    self.walk(item, path + (("attr", name),), depth + 1)
         else:  # functions, classes, modules, library objects: by identity
             self.entries.append((path, ("object", id(obj))))
 
@@ -109,6 +116,14 @@ def _walkable_object(obj) -> bool:
                         types.MethodType)) or not hasattr(obj, "__dict__"):
         return False
     return type(obj).__module__.split(".")[0] not in _OPAQUE_MODULES
+
+
+_DESCRIPTORS = (property, staticmethod, classmethod, types.MemberDescriptorType, types.GetSetDescriptorType)
+
+
+def _walkable_class(obj) -> bool:
+    """A user-defined class used as a namespace: its class attributes are read like an object's."""
+    return isinstance(obj, type) and obj.__module__.split(".")[0] not in _OPAQUE_MODULES | {"frontend"}
 
 
 def _code_names(code: types.CodeType) -> set[str]:
@@ -141,6 +156,9 @@ def discover_roots(fn, depth=0, seen=None) -> list[Root]:
         if id(cell) not in seen:
             seen.add(id(cell))
             roots.append(_cell_root(name, cell))
+            value = roots[-1].get()
+            if _is_user_function(value) and depth < 3:
+                roots += discover_roots(value, depth + 1, seen)
     names, scope = _code_names(code), func.__globals__
     for name in sorted(names & scope.keys()):
         if (id(scope), name) in seen:
@@ -187,8 +205,10 @@ def read_call(arg_names, roots, args, kwargs) -> tuple[Reading, list]:
         if isinstance(value, np.ndarray):
             raise TypeError(f"compiled functions take tensors, not NumPy arrays (argument "
                             f"'{_arg_name(arg_names, i)}'); convert it with torch.from_numpy() first")
+        reading.arg_labels.add(_arg_name(arg_names, i))
         reading.walk(value, (_arg_name(arg_names, i),))
     for name, value in call[1].items():
+        reading.arg_labels.add(name)
         reading.walk(value, (name,))
     for root in roots:
         reading.walk(root.get(), (root.label,))
@@ -241,7 +261,8 @@ def _get(obj, step):
 def _set(obj, step, value):
     kind, key = step
     if kind == "attr":
-        object.__setattr__(obj, key, value)
+        # Plain instance storage, bypassing a class's own __setattr__; classes need setattr.
+        (setattr if isinstance(obj, type) else object.__setattr__)(obj, key, value)
     else:
         obj[key] = value
 
@@ -277,6 +298,8 @@ def _tensor_change(name, before, after) -> str:
 
 
 def _show(value) -> str:
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == "same tensor as":
+        return f"the same tensor as {value[1]}"
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
         return repr(value[1])  # a scalar: (type name, value)
     if isinstance(value, tuple) and len(value) == 3 and isinstance(value[1], DType):

@@ -25,11 +25,11 @@ class Leaf:
 
 def flatten(result, trace: Trace, input_index: dict, outputs: list, names: list, path="out"):
     """Describe `result`; graph outputs are appended to `outputs` (with
-    `names`). `input_index` maps a graph input value to the caller's tensor."""
+    `names`). `input_index` maps id(input tracer) to the caller's tensor number."""
     if isinstance(result, Tensor):
+        if id(result) in input_index:  # the caller's own tensor (perhaps updated in place)
+            return Leaf("input", input_index[id(result)])
         value = trace.lift(result)._current()
-        if value in input_index:
-            return Leaf("input", input_index[value])
         outputs.append(value)
         names.append(path)
         return Leaf("out", len(outputs) - 1)

@@ -257,6 +257,9 @@ class Trace:
         """A tensor made inside the function from constants: one filled with a
         single value (zeros, a scalar) becomes a `full` node, any other a
         constant input whose data is bound at call time."""
+        if t.requires_grad:
+            raise GraphBreak("computing gradients inside a compiled function is not supported yet "
+                             "(a tensor created inside it requires grad)")
         key = (id(t), t._version_counter.value)
         if key not in self._const_cache:
             data = t._data
