@@ -104,6 +104,21 @@ class Primitive:
             data = np.asarray(self.reference(*arrays, **attrs))
         return data if data.dtype == out.dtype.np else data.astype(out.dtype.np)
 
+    def input_gradients(self, context: dict, needs, shapes, dtypes) -> list:
+        """Each input's gradient (None where not needed or not differentiable),
+        reduced to the input's shape and cast to its dtype. `context` maps the
+        names rules read (g, out, input names, attrs) to tensors of any host:
+        eager backward and the autodiff pass both call this."""
+        grads = []
+        for i, need in enumerate(needs):
+            rule = (self.rules[0] if self.variadic else self.rules[i]) if need and self.rules else None
+            if rule is None:
+                grads.append(None)
+                continue
+            grad = rule.fn(**{p: (i if p == "index" else context[p]) for p in rule.params})
+            grads.append(fit_gradient(grad, shapes[i], dtypes[i]))
+        return grads
+
     def saved_names(self, needs: tuple[bool, ...]) -> frozenset[str]:
         """What the rules of the inputs in `needs` read: the values to save."""
         names = set()
@@ -115,6 +130,14 @@ class Primitive:
 
     def __repr__(self):
         return f"Primitive({self.name})"
+
+
+def fit_gradient(grad, shape, dtype):
+    """Reduce a gradient over broadcast dims and cast it to the input's dtype:
+    done here, once, so that no rule needs to."""
+    if tuple(grad.shape) != tuple(shape):
+        grad = grad.sum_to_size(shape)
+    return grad.to(dtype) if grad.dtype is not dtype else grad
 
 
 REGISTRY: dict[str, Primitive] = {}

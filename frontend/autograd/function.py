@@ -2,6 +2,8 @@
 object is the grad_fn node, as in PyTorch (`<MyFnBackward object at ...>`)."""
 from __future__ import annotations
 
+from compiler.ops.registry import fit_gradient
+
 from .grad_mode import is_grad_enabled, no_grad
 from .node import Node, SavedTensor, node_class
 
@@ -53,8 +55,7 @@ class FunctionCtx(Node):
                 f"function {type(self).__name__} returned an incorrect number of gradients "
                 f"(expected {len(self.needs_input_grad)}, got {len(result)})")
         per_tensor = [result[p] for p in self._tensor_positions]
-        from .node import _fit
-        return [(_fit(g, meta[0], meta[1]) if g is not None else None)
+        return [(fit_gradient(g, meta[0], meta[1]) if g is not None else None)
                 for g, meta in zip(per_tensor, self._input_meta)]
 
 

@@ -141,28 +141,7 @@ class PrimNode(Node):
         for name, value in self.saved.items():
             context[name] = ([s.unpack(self) for s in value] if isinstance(value, list)
                              else value.unpack(self))
-        rules = self.prim.rules
-        out = []
-        for i, need in enumerate(self.needs):
-            if not need:
-                out.append(None)
-                continue
-            rule = rules[0] if self.prim.variadic else rules[i]
-            if rule is None:
-                out.append(None)
-                continue
-            args = {p: (i if p == "index" else context[p]) for p in rule.params}
-            grad = rule.fn(**args)
-            out.append(_fit(grad, self.shapes[i], self.dtypes[i]))
-        return out
-
-
-def _fit(grad, shape, dtype):
-    """Reduce a gradient over broadcast dims and cast it to the input's dtype:
-    done here once so that no rule needs to."""
-    if tuple(grad.shape) != tuple(shape):
-        grad = grad.sum_to_size(shape)
-    return grad.to(dtype) if grad.dtype is not dtype else grad
+        return self.prim.input_gradients(context, self.needs, self.shapes, self.dtypes)
 
 
 _classes: dict[tuple[type, str], type] = {}
