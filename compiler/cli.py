@@ -13,7 +13,7 @@ import traceback
 from . import dtypes
 from .ir import parse_aval, to_dot
 
-STAGES = ("traced", "optimized")  # later issues add backward, fused, llvm, asm
+STAGES = ("traced", "optimized", "backward")  # later issues add fused, llvm, asm
 
 EXAMPLES = """\
 examples:
@@ -21,6 +21,8 @@ examples:
       print the traced and the optimized IR of loss(x, y)
   jitgrad ir examples/mlp.py:loss --inputs example_inputs --stage traced
       trace with the arguments example_inputs() in that file returns
+  jitgrad ir examples/mlp.py:loss --arg x=f32[32,784] --arg y=i64[32] --stage backward --wrt W1 --wrt b1
+      the joint forward+backward graph: gradients of loss with respect to W1 and b1
   jitgrad ir examples/mlp.py:predict --arg x=f32[8,784] --format dot -o predict.dot
       write Graphviz DOT (render with `dot -Tsvg predict.dot`)
 
@@ -55,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "a dict (keyword) or one tensor")
     ir.add_argument("--stage", default="all", choices=STAGES + ("all",),
                     help="which stage to print (default: all, in pipeline order)")
+    ir.add_argument("--wrt", action="append", default=[], metavar="NAME",
+                    help="the backward stage differentiates with respect to these graph inputs "
+                         "(repeatable; default: every floating-point input)")
     ir.add_argument("--format", default="text", choices=("text", "dot"), help="IR text or Graphviz DOT")
     ir.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
     return parser
@@ -93,6 +98,8 @@ def run_ir(args) -> str:
         _print_user_traceback(e)
         raise UsageError(f"{func_name} raised while tracing: {type(e).__name__}: {e}") from None
     stages = STAGES if args.stage == "all" else (args.stage,)
+    if "backward" in stages:
+        _add_backward(lowered, args.wrt)
     parts = []
     for stage in stages:
         graph = lowered.stages[stage]
@@ -102,6 +109,27 @@ def run_ir(args) -> str:
             header = f"// ---- {stage} ({lowered.timings.get(stage, 0.0) * 1e3:.2f} ms) ----\n"
             parts.append((header if len(stages) > 1 else "") + str(graph))
     return "\n".join(parts)
+
+
+def _add_backward(lowered, wrt_names):
+    import time
+
+    from .passes import run_pipeline
+    from .passes.autodiff import backward_graph
+
+    forward = lowered.stages["optimized"]
+    names = [v.name for v in forward.inputs]
+    unknown = [n for n in wrt_names if n not in names]
+    if unknown:
+        raise UsageError(f"--wrt {unknown[0]}: not an input of the graph (inputs: {', '.join(names)})")
+    wrt = [i for i, v in enumerate(forward.inputs)
+           if (v.name in wrt_names if wrt_names else v.dtype.is_floating_point)]
+    start = time.perf_counter()
+    try:
+        lowered.stages["backward"] = run_pipeline(backward_graph(forward, wrt))
+    except TypeError as e:
+        raise UsageError(str(e)) from None
+    lowered.timings["backward"] = time.perf_counter() - start
 
 
 def _split_target(target):

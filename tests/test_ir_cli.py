@@ -71,10 +71,13 @@ def sections(text):
 def test_all_stages_print_in_order_and_reparse(capsys):
     code, out, err = run(capsys, "ir", f"{MLP}:loss", "--arg", "x=f32[32,784]", "--arg", "y=i64[32]")
     assert (code, err) == (0, "")
-    assert out.index("// ---- traced (") < out.index("// ---- optimized (")
+    assert out.index("// ---- traced (") < out.index("// ---- optimized (") < out.index("// ---- backward (")
     parts = sections(out)
-    assert list(parts) == ["traced", "optimized"]
+    assert list(parts) == ["traced", "optimized", "backward"]
     graphs = {stage: parse(text) for stage, text in parts.items()}
+    backward = graphs.pop("backward")
+    verify(backward)
+    assert backward.output_names == ["out", "grad.x", "grad.W1", "grad.W2", "grad.b1", "grad.b2"]
     for stage, graph in graphs.items():
         verify(graph)
         assert str(graph) == parts[stage].rstrip("\n") + "\n"
@@ -171,7 +174,7 @@ def test_help_mentions_every_option_and_has_examples(capsys):
 
 # ---- bad input: one line, exit 2 ----------------------------------------------------------
 BAD = [
-    ("unknown-stage", ["ir", f"{MLP}:predict", "--arg", "x=f32[8,784]", "--stage", "backward"], "'backward'"),
+    ("unknown-stage", ["ir", f"{MLP}:predict", "--arg", "x=f32[8,784]", "--stage", "lowered"], "'lowered'"),
     ("unknown-format", ["ir", f"{MLP}:predict", "--arg", "x=f32[8,784]", "--format", "svg"], "'svg'"),
     ("malformed-spec", ["ir", f"{MLP}:predict", "--arg", "x=f32(8,784)"], "expected DTYPE[D0,D1,...]"),
     ("unknown-dtype", ["ir", f"{MLP}:predict", "--arg", "x=f16[8,784]"], "unknown dtype 'f16'"),
