@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -198,7 +199,6 @@ def _inputs(args, module, compiled, path):
         if not sep or not name.isidentifier():
             raise UsageError(f"--arg {item!r}: expected NAME=SPEC such as x=f32[32,784]")
         given[name] = parse_spec(name, spec)
-    import inspect
     params = inspect.signature(compiled.fn).parameters
     unknown = set(given) - set(params)
     if unknown:

@@ -11,6 +11,7 @@ read.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,6 +102,19 @@ class Graph:
         value = Value(aval, None, name)
         self.inputs.append(value)
         return value
+
+    def fresh_input_name(self, text: str) -> str:
+        """`text` as an input name the text form accepts (`model.fc.weight`,
+        `xs.0`), made unique among this graph's inputs."""
+        name = re.sub(r"\.+", ".", re.sub(r"[^\w.]", ".", text)).strip(".")
+        if not name or not (name[0].isalpha() or name[0] == "_"):
+            name = "_" + name
+        taken = {v.name for v in self.inputs}
+        base, n = name, 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        return name
 
     def add(self, op: str, inputs=(), attrs=None, loc: SourceLoc | None = None) -> Value:
         """Append `op(*inputs, **attrs)`, typed by the primitive's shape rule."""

@@ -48,7 +48,7 @@ def backward_graph(forward: Graph, wrt, name: str | None = None) -> Graph:
 
     for out_name, value in zip(forward.output_names, forward.outputs):
         if value.dtype.is_floating_point:
-            cotangent = builder.sym(joint.add_input(_cotangent_name(out_name, joint), value.aval))
+            cotangent = builder.sym(joint.add_input(joint.fresh_input_name(f"{out_name}.grad"), value.aval))
             if value in needed:
                 accumulate(value, cotangent)
 
@@ -86,13 +86,3 @@ def backward_graph(forward: Graph, wrt, name: str | None = None) -> Graph:
     joint.set_outputs(outputs, names)
     return joint
 
-
-def _cotangent_name(out_name: str, graph: Graph) -> str:
-    name = "".join(c if c.isalnum() or c in "_." else "_" for c in f"{out_name}.grad")
-    name = name if name[0].isalpha() or name[0] == "_" else "_" + name
-    taken = {v.name for v in graph.inputs}
-    base, n = name, 1
-    while name in taken:
-        n += 1
-        name = f"{base}_{n}"
-    return name

@@ -119,7 +119,7 @@ class CompiledFunction:
         key = reading.key
         variant = self.cache.get(key)
         if isinstance(variant, Variant) and not variant.hidden_inputs_match():
-            variant = self.cache.pop(key)  # a tensor met only at use changed shape: trace again
+            del self.cache[key]  # a tensor met only at use changed shape: trace again
             variant = None
         if variant is None:
             if len(self.cache) >= self.cache_size_limit:
@@ -183,7 +183,7 @@ class CompiledFunction:
         try:
             with trace:
                 for path, tensor in reading.tensors:
-                    tracers.append(trace.add_input(_input_name(path, trace.graph), tensor))
+                    tracers.append(trace.add_input(trace.graph.fresh_input_name(path_name(path)), tensor))
                     undo.append(swap_in(roots, path, tracers[-1]))
                 result = self.fn(*call[0], **call[1])
                 if trace.broken is not None:
@@ -226,22 +226,6 @@ class CompiledFunction:
 
     def __repr__(self):
         return f"<compiled {self.name}: {len(self.cache)} variants, {self.trace_count} traces>"
-
-
-def _input_name(path, graph) -> str:
-    """An IR input name from a guard path: `model.fc.weight`, `xs.0`."""
-    text = path_name(path)
-    name = "".join(c if c.isalnum() or c in "_." else "." for c in text).strip(".")
-    while ".." in name:
-        name = name.replace("..", ".")
-    if not name or not (name[0].isalpha() or name[0] == "_"):
-        name = "_" + name
-    taken = {v.name for v in graph.inputs}
-    base, n = name, 1
-    while name in taken:
-        n += 1
-        name = f"{base}_{n}"
-    return name
 
 
 def compile(fn=None, *, fullgraph=False, dynamic=False, backend="llvm", cache_size_limit=DEFAULT_CACHE_SIZE_LIMIT,

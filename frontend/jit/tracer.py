@@ -25,6 +25,8 @@ from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Size, Tensor, _Version, _ViewReplay
 from .trace_state import ACTIVE, GraphBreak, user_location
 
+GRADIENTS_INSIDE = ("computing gradients inside a compiled function is not supported yet "
+                    "(a tensor created inside it requires grad)")
 DATA_DEPENDENT = "data-dependent control flow or value: the graph does not have values until it runs"
 
 
@@ -214,8 +216,7 @@ class Trace:
         inputs = _flat(inputs) if prim.variadic else inputs
         tracers = [self.lift(t) for t in inputs]
         if prim.rules and is_grad_enabled() and any(t.requires_grad for t in tracers):
-            raise GraphBreak("computing gradients inside a compiled function is not supported yet "
-                             "(a tensor created inside it requires grad)")
+            raise GraphBreak(GRADIENTS_INSIDE)
         out = self.emit(op, tracers, attrs)
         if prim.views:
             src = tracers[0]
@@ -258,8 +259,7 @@ class Trace:
         single value (zeros, a scalar) becomes a `full` node, any other a
         constant input whose data is bound at call time."""
         if t.requires_grad:
-            raise GraphBreak("computing gradients inside a compiled function is not supported yet "
-                             "(a tensor created inside it requires grad)")
+            raise GraphBreak(GRADIENTS_INSIDE)
         key = (id(t), t._version_counter.value)
         if key not in self._const_cache:
             data = t._data
