@@ -72,7 +72,7 @@ def _snapshot_saved_self(t: Tensor, result: Tensor):
         return
     for name, value in saved.items():
         if name != "out" and isinstance(value, SavedTensor) and value._tensor is t:
-            old = Tensor._wrap(t._data.copy())
+            old = t._snapshot()
             old.grad_fn, old._output_nr, old._requires_grad = t.grad_fn, t._output_nr, t._requires_grad
             saved[name] = SavedTensor(old, False)
 

@@ -202,6 +202,18 @@ class Tensor(TensorOps):
     def _is_writable(self):
         return self._data.flags.writeable
 
+    # What autograd keeps of a tensor and rebuilds from it; a tracer keeps its IR value instead.
+    def _payload(self):
+        return self._data
+
+    @classmethod
+    def _from_saved(cls, data, version, node):
+        return tensor_from_saved(data, version, node)
+
+    def _snapshot(self) -> "Tensor":
+        """A detached copy of the current value (saved before an in-place write)."""
+        return Tensor._wrap(self._data.copy())
+
     def _requires_grad_now(self):
         return self._requires_grad or self._grad_fn is not None
 
@@ -455,7 +467,7 @@ def _record(prim, attrs, inputs, needs, out):
         saved["out"] = SavedTensor(out, True)
     edges = [engine._edge(t) if need else (None, 0) for t, need in zip(inputs, needs)]
     node = node_class(PrimNode, prim.grad_name)(
-        prim, attrs, needs, [t._data.shape for t in inputs], [t._dtype for t in inputs], edges, saved)
+        prim, attrs, needs, [tuple(t.shape) for t in inputs], [t._dtype for t in inputs], edges, saved)
     out.grad_fn = node
 
 

@@ -79,21 +79,22 @@ class SavedTensor:
     """A value a derivative rule reads, checked on use: freed values and
     in-place changes since saving raise PyTorch's errors."""
 
-    __slots__ = ("_tensor", "_data", "_version", "_expected", "_dtype", "_freed", "_producer")
+    __slots__ = ("_tensor", "_data", "_kind", "_version", "_expected", "_dtype", "_freed", "_producer")
 
     def __init__(self, tensor, is_output: bool):
         self._freed = False
         self._expected = tensor._version_counter.value
         self._version = tensor._version_counter
+        self._kind = type(tensor)  # a Tensor or a tracer: `_from_saved` rebuilds the same kind
         if is_output:  # keep data, not the tensor: the tensor owns this node
-            self._tensor, self._data, self._dtype = None, tensor._data, tensor.dtype
+            self._tensor, self._data, self._dtype = None, tensor._payload(), tensor.dtype
         else:
             self._tensor, self._data, self._dtype = tensor, None, None
         self._producer = tensor.grad_fn.name() if tensor.grad_fn is not None and not is_output else None
 
     def rebind(self, tensor):
         """An in-place op's output is the mutated tensor itself."""
-        self._data, self._version, self._expected = tensor._data, tensor._version_counter, tensor._version_counter.value
+        self._data, self._version, self._expected = tensor._payload(), tensor._version_counter, tensor._version_counter.value
 
     def unpack(self, node):
         if self._freed:
@@ -111,12 +112,11 @@ class SavedTensor:
                 "torch.autograd.set_detect_anomaly(True).")
         if self._tensor is not None:
             return self._tensor
-        from ..tensor import tensor_from_saved
-        return tensor_from_saved(self._data, self._version, node)
+        return self._kind._from_saved(self._data, self._version, node)
 
     def free(self):
         self._freed = True
-        self._tensor = self._data = None
+        self._tensor = self._data = self._kind = None
 
 
 class PrimNode(Node):

@@ -15,15 +15,18 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 
 from compiler.interpreter import interpret
 from compiler.ir import Graph
 from compiler.passes import run_pipeline
 
 from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor
 from . import dump, effects
+from .backward import BackwardPlan, attach, freed_node, history_freed, plan_backward
 from .check import CHECKED_CALLS, checked_call
-from .guards import arg_roots, describe_change, discover_roots, path_name, read_call, swap_in
+from .guards import arg_roots, grad_state, show_grad_state, describe_change, discover_roots, path_name, read_call, swap_in
 from .outputs import flatten, rebuild
 from .trace_state import GraphBreak, is_tracing
 from .tracer import Trace
@@ -52,32 +55,58 @@ class Lowered:
 @dataclass
 class Variant:
     lowered: Lowered
-    sources: list  # per graph input: ("arg", i) call tensor i, ("const", array), ("hidden", tensor)
+    graph: Graph  # what runs: the optimized graph, or the forward half when outputs need gradients
+    sources: list  # per graph input: ("arg", i) call tensor i, ("const", array), ("hidden", tensor),
+    #                ("grad", leaf source): the leaf's .grad
     spec: object  # output structure (outputs.flatten)
+    n_outputs: int  # graph outputs the spec returns (effects' values follow)
     writebacks: list  # effects.Writeback: in-place writes to the caller's tensors
     stores: list  # effects.Store: tensors stored into reachable state
+    grad_updates: list  # effects.GradUpdate: what happened to leaves' .grad
+    plan: BackwardPlan | None  # the compiled backward of outputs that require grad
+    freed: list  # outputs whose history a backward() inside already freed
+    grad_guards: list  # (leaf source, grad_state) for leaves whose .grad the trace touched
+    grad_names: list  # their names, for recompile reasons
     entries: list = field(default_factory=list)
     checks_left: int = CHECKED_CALLS
 
-    @property
-    def graph(self) -> Graph:
-        return self.lowered.stages["optimized"]
-
     def run(self, tensors, roots):
-        arrays = []
-        for kind, ref in self.sources:
-            arrays.append(tensors[ref]._data if kind == "arg" else ref if kind == "const" else ref._data)
-        results = interpret(self.graph, arrays)
+        inputs = [_tensor_of(source, tensors) for source in self.sources]
+        results = interpret(self.graph, [t if isinstance(t, np.ndarray) else t._data for t in inputs])
+        outputs = [Tensor._wrap(r) for r in results[:self.n_outputs]]
+        if self.plan is not None:
+            attach(self.plan, results, outputs, inputs)
+        for k in self.freed:
+            outputs[k].grad_fn = freed_node()
         effects.replay(self.writebacks, self.stores, results, tensors, roots)
-        return rebuild(self.spec, results, tensors)
+        effects.replay_grads(self.grad_updates, results, tensors)
+        return rebuild(self.spec, outputs, tensors)
 
     def written_tensors(self, tensors):
         """The caller's tensors this variant writes in place."""
         return effects.written_tensors(self.writebacks, tensors)
 
-    def hidden_inputs_match(self) -> bool:
-        """Tensors met only at use are checked on each call (no guard path reaches them)."""
-        return all(t.aval == v.aval for (kind, t), v in zip(self.sources, self.graph.inputs) if kind == "hidden")
+    def stale_reason(self, tensors) -> str | None:
+        """What the guard key cannot hold, checked on each call: tensors met
+        only at use (no guard path reaches them) and the `.grad` of leaves
+        the trace read. None while the variant still fits."""
+        for (kind, t, *r), v in zip(self.sources, self.graph.inputs):
+            if kind == "hidden" and (t.aval != v.aval or t.requires_grad != r[0]):
+                return f"%{v.name} (met at use) changed"
+        for (source, state), v in zip(self.grad_guards, self.grad_names):
+            now = grad_state(_tensor_of(source, tensors))
+            if now != state:
+                return f"{v} {show_grad_state(state)} -> {show_grad_state(now)}"
+        return None
+
+
+def _tensor_of(source, tensors):
+    kind, ref = source[:2]
+    if kind == "arg":
+        return tensors[ref]
+    if kind == "grad":
+        return _tensor_of(ref, tensors)._grad
+    return ref  # a constant's array, or a hidden tensor
 
 
 @dataclass
@@ -99,6 +128,7 @@ class CompiledFunction:
         self.trace_count = 0
         self._roots = None
         self._last = None  # the most recently compiled variant: recompile reasons compare with it
+        self._stale = None  # why a cached variant was just dropped
         self._warned = set()
         functools.update_wrapper(self, fn)
         try:
@@ -112,15 +142,13 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         reading, call = self._read(args, kwargs)
         tensors = [t for _, t in reading.tensors]
-        if is_grad_enabled() and any(t.requires_grad for t in tensors):
-            self._warn_once("grad", f"{self.name}: this call needs gradients and the compiled backward "
-                                    "arrives with the autodiff pass, so it runs eagerly")
-            return self.fn(*args, **kwargs)
         key = reading.key
         variant = self.cache.get(key)
-        if isinstance(variant, Variant) and not variant.hidden_inputs_match():
-            del self.cache[key]  # a tensor met only at use changed shape: trace again
+        stale = variant.stale_reason(tensors) if isinstance(variant, Variant) else None
+        if stale is not None:
+            del self.cache[key]  # a tensor met only at use, or a .grad read, changed: trace again
             variant = None
+            self._stale = stale
         if variant is None:
             if len(self.cache) >= self.cache_size_limit:
                 self._warn_once("limit", f"{self.name}: {len(self.cache)} compiled variants reached "
@@ -152,6 +180,9 @@ class CompiledFunction:
         return {**{r.label: r for r in self._roots}, **arg_roots(self._arg_names, call)}
 
     def _reason(self, reading) -> str:
+        if self._stale is not None:
+            reason, self._stale = self._stale, None
+            return reason
         return describe_change(self._last.entries, reading.entries) if self._last is not None else "first call"
 
     def _compile(self, reading, call):
@@ -188,10 +219,13 @@ class CompiledFunction:
                 result = self.fn(*call[0], **call[1])
                 if trace.broken is not None:
                     raise trace.broken
-                outputs, names = [], []
-                spec = flatten(result, trace, {id(t): i for i, t in enumerate(tracers)}, outputs, names)
+                outputs, names, out_tracers = [], [], []
+                spec = flatten(result, trace, {id(t): i for i, t in enumerate(tracers)}, outputs, names,
+                               out_tracers)
                 after, _ = read_call(self._arg_names, self._roots, call[0], call[1])
                 writebacks, stores = effects.collect(trace, tracers, paths, after, outputs, names)
+                owners = _leaf_owners(trace, tracers)
+                grad_updates = effects.collect_grads(trace, owners, outputs, names)
         finally:
             for restore in reversed(undo):
                 restore()
@@ -199,24 +233,41 @@ class CompiledFunction:
         graph.set_outputs(outputs, names)
         graph.notes = [note] if note else []
         timings = {"traced": time.perf_counter() - start}
-        start = time.perf_counter()
-        optimized = run_pipeline(graph)
-        timings["optimized"] = time.perf_counter() - start
-        lowered = Lowered({"traced": graph, "optimized": optimized}, timings)
-        return Variant(lowered, self._sources(trace, len(tracers)), spec, writebacks, stores)
+        stages = {"traced": graph}
+        differentiate, freed = _needing_gradients(out_tracers)
+        if differentiate:
+            start = time.perf_counter()
+            plan = plan_backward(graph, trace, differentiate)
+            stages.update(joint=plan.joint, forward=plan.forward, backward=plan.backward)
+            timings["joint"] = time.perf_counter() - start
+            runs = plan.forward
+        else:
+            start = time.perf_counter()
+            plan = None
+            stages["optimized"] = runs = run_pipeline(graph)
+            timings["optimized"] = time.perf_counter() - start
+        grad_guards = [(owners[leaf], grad_state(leaf._leaf[0])) for leaf in trace.grad_inputs]
+        grad_names = [f"{leaf._leaf[1]}.grad" for leaf in trace.grad_inputs]
+        return Variant(Lowered(stages, timings), runs, self._sources(trace, tracers, owners), spec,
+                       len(out_tracers), writebacks, stores, grad_updates, plan, freed, grad_guards, grad_names)
 
     @staticmethod
-    def _sources(trace, n_args):
+    def _sources(trace, tracers, owners):
         consts = {v: a for v, a in trace.constants}
         hidden = {v: t for v, t in trace.hidden}
+        grads = {value: owners[leaf] for leaf, (_, value) in trace.grad_inputs.items() if value is not None}
+        args = {id(t): i for i, t in enumerate(tracers)}
         sources = []
-        for i, value in enumerate(trace.graph.inputs):
-            if i < n_args:
-                sources.append(("arg", i))
+        for value in trace.graph.inputs:
+            tracer = trace.input_tracers.get(value)
+            if tracer is not None and id(tracer) in args:
+                sources.append(("arg", args[id(tracer)]))
             elif value in consts:
                 sources.append(("const", consts[value]))
+            elif value in grads:
+                sources.append(("grad", grads[value]))
             else:
-                sources.append(("hidden", hidden[value]))
+                sources.append(("hidden", hidden[value], hidden[value].requires_grad))
         return sources
 
     def _warn_once(self, what, message):
@@ -226,6 +277,25 @@ class CompiledFunction:
 
     def __repr__(self):
         return f"<compiled {self.name}: {len(self.cache)} variants, {self.trace_count} traces>"
+
+
+def _leaf_owners(trace, tracers) -> dict:
+    """Input tracers of leaves that require grad -> where the caller's tensor is."""
+    owners = {t: ("arg", i) for i, t in enumerate(tracers)}
+    owners.update({trace.inputs[id(t)][1]: ("hidden", t) for _, t in trace.hidden})
+    return {t: o for t, o in owners.items() if t._requires_grad and t._outside is None}
+
+
+def _needing_gradients(out_tracers) -> tuple[list[int], list[int]]:
+    """Outputs that get the compiled backward, and outputs whose history a
+    backward() inside the function freed (their backward raises, as eager's)."""
+    if not is_grad_enabled():
+        return [], []
+    differentiate, freed = [], []
+    for k, t in enumerate(out_tracers):
+        if t.requires_grad and t.grad_fn is not None:
+            (freed if history_freed(t.grad_fn) else differentiate).append(k)
+    return differentiate, freed
 
 
 def compile(fn=None, *, fullgraph=False, dynamic=False, backend="llvm", cache_size_limit=DEFAULT_CACHE_SIZE_LIMIT,

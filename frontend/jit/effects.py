@@ -6,6 +6,10 @@
 - Tensors stored into state the function can reach (`model.w = model.w * 0.5`,
   a new entry in a state dict): the graph returns the value, and each run
   stores a fresh tensor holding it at the same place.
+- Leaves' `.grad` after a `backward()` inside (accumulated, zeroed, set to
+  None): the graph returns the new values; each run does what eager did to
+  the caller's `.grad`: add in place into the same tensor, set a new one, or
+  clear it.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .guards import Reading, swap_in
+from .trace_state import GraphBreak
 from .tracer import Trace, Tracer
 
 
@@ -31,17 +36,35 @@ class Store:
     output: int
 
 
+@dataclass(frozen=True)
+class GradUpdate:
+    owner: tuple  # the leaf, as Writeback.source
+    how: str  # "inplace" (into the existing .grad), "new" (a new tensor), "clear" (None), "input" (a caller's tensor)
+    ref: int | None  # graph output, or for "input" the caller's tensor number
+    writes: int = 0
+
+
+def _no_history_escapes(tracer, what: str):
+    """In-place writes to the caller's tensors and stored tensors carry values
+    back, not autograd history: refuse rather than drop the history."""
+    if tracer.grad_fn is not None:
+        raise GraphBreak(f"{what} inside a compiled function with gradient history: autograd history "
+                         "cannot leave the graph this way (return the tensor instead)")
+
+
 def collect(trace: Trace, tracers: list, paths: list, after: Reading, outputs: list, names: list):
     """The call's effects; their values are appended to `outputs` (and `names`)."""
     writebacks, stores = [], []
     for i, tracer in enumerate(tracers):
         if tracer._current() is not trace.graph.inputs[i]:
+            _no_history_escapes(tracer, f"writing %{trace.graph.inputs[i].name} in place")
             writebacks.append(Writeback(("arg", i), len(outputs), tracer._version_counter.value))
             outputs.append(tracer._current())
             names.append(f"{trace.graph.inputs[i].name}.updated")
     for value, tensor in trace.hidden:
         tracer = trace.inputs[id(tensor)][1]
         if tracer._current() is not value:
+            _no_history_escapes(tracer, f"writing %{value.name} in place")
             writebacks.append(Writeback(("hidden", tensor), len(outputs), tracer._version_counter.value))
             outputs.append(tracer._current())
             names.append(f"{value.name}.updated")
@@ -50,10 +73,39 @@ def collect(trace: Trace, tracers: list, paths: list, after: Reading, outputs: l
         if isinstance(tensor, Tracer) and tensor._trace is trace and original.get(path) is not tensor:
             if len(path) == 1 and path[0] in after.arg_labels:
                 continue  # rebinding a parameter name is local to the function
+            _no_history_escapes(tensor, "storing a tensor into " + ".".join(map(str, path)))
             stores.append(Store(path, len(outputs)))
             outputs.append(tensor._current())
             names.append("store." + ".".join(str(step[1]) if isinstance(step, tuple) else step for step in path))
     return writebacks, stores
+
+
+def collect_grads(trace: Trace, owners: dict, outputs: list, names: list) -> list[GradUpdate]:
+    """How each input leaf's `.grad` changed; `owners` maps an input tracer to
+    its Writeback-style source. New values are appended to `outputs`."""
+    callers = {id(tracer): ref for tracer, (kind, ref) in owners.items() if kind == "arg"}
+    names_of = {id(tracer): value.name for value, tracer in trace.input_tracers.items()}
+    updates = []
+    for tracer, owner in owners.items():
+        if tracer not in trace.grad_inputs:
+            continue  # .grad never touched
+        before, after = trace.grad_inputs[tracer][0], tracer._grad
+        name = names_of[id(tracer)]
+        if after is None:
+            if before is not None:
+                updates.append(GradUpdate(owner, "clear", None))
+        elif after is before:
+            if after._version_counter.value:  # written in place
+                updates.append(GradUpdate(owner, "inplace", len(outputs), after._version_counter.value))
+                outputs.append(after._current())
+                names.append(f"{name}.grad.updated")
+        elif id(after) in callers:
+            updates.append(GradUpdate(owner, "input", callers[id(after)]))
+        else:
+            updates.append(GradUpdate(owner, "new", len(outputs), after._version_counter.value))
+            outputs.append(trace.lift(after)._current())
+            names.append(f"{name}.grad")
+    return updates
 
 
 def replay(writebacks, stores, results, tensors, roots):
@@ -67,6 +119,22 @@ def replay(writebacks, stores, results, tensors, roots):
         where = roots()
         for s in stores:
             swap_in(where, s.path, Tensor._wrap(np.array(results[s.output])))
+
+
+def replay_grads(updates, results, tensors):
+    for u in updates:
+        kind, ref = u.owner
+        leaf = tensors[ref] if kind == "arg" else ref
+        if u.how == "clear":
+            leaf._grad = None
+        elif u.how == "inplace":
+            np.copyto(leaf._grad._data, results[u.ref], casting="unsafe")
+            leaf._grad._version_counter.value += u.writes
+        elif u.how == "input":
+            leaf._grad = tensors[u.ref]
+        else:
+            leaf._grad = Tensor._wrap(np.array(results[u.ref]))
+            leaf._grad._version_counter.value = u.writes
 
 
 def written_tensors(writebacks, tensors):

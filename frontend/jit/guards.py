@@ -75,7 +75,7 @@ class Reading:
                 return
             self._tensor_index[id(obj)] = len(self.tensors)
             self.tensors.append((path, obj))
-            self.entries.append((path, (tuple(obj.shape), obj.dtype, obj.requires_grad)))
+            self.entries.append((path, (tuple(obj.shape), obj.dtype, obj.requires_grad, obj.grad_fn is None)))
         elif isinstance(obj, _SCALARS):
             self.entries.append((path, (type(obj).__name__, obj if obj == obj else "nan")))
         elif isinstance(obj, np.ndarray):
@@ -277,16 +277,24 @@ def describe_change(old_entries, new_entries) -> str:
         before = old[path]
         if before == value:
             continue
-        if isinstance(value, tuple) and len(value) == 3 and isinstance(value[1], DType) \
-                and isinstance(before, tuple) and len(before) == 3 and isinstance(before[1], DType):
+        if isinstance(value, tuple) and len(value) == 4 and isinstance(value[1], DType) \
+                and isinstance(before, tuple) and len(before) == 4 and isinstance(before[1], DType):
             return _tensor_change(name, before, value)
         return f"{name} {_show(before)} -> {_show(value)}"
     missing = [path_name(p) for p, _ in old_entries if p not in dict(new_entries)]
     return f"{missing[0]} is gone" if missing else "guards changed"
 
 
+def grad_state(t: Tensor):
+    """A leaf's `.grad` as a trace that read it assumed: None or its (shape,
+    dtype). Checked per call only for variants whose trace touched `.grad`
+    (see Variant), so a function that never reads `.grad` is not recompiled
+    when `.grad` appears."""
+    return None if t._grad is None else (tuple(t._grad.shape), t._grad.dtype)
+
+
 def _tensor_change(name, before, after) -> str:
-    (s0, d0, r0), (s1, d1, r1) = before, after
+    (s0, d0, r0, g0), (s1, d1, r1, g1) = before, after
     if s0 != s1:
         if len(s0) == len(s1):
             dim = next(i for i, (a, b) in enumerate(zip(s0, s1)) if a != b)
@@ -294,7 +302,13 @@ def _tensor_change(name, before, after) -> str:
         return f"{name}.shape {list(s0)} -> {list(s1)}"
     if d0 is not d1:
         return f"{name}.dtype {d0} -> {d1}"
-    return f"{name}.requires_grad {r0} -> {r1}"
+    if r0 != r1:
+        return f"{name}.requires_grad {r0} -> {r1}"
+    return f"{name}.is_leaf {g0} -> {g1}"
+
+
+def show_grad_state(state) -> str:
+    return "None" if state is None else f"{state[1].short}[{','.join(map(str, state[0]))}]"
 
 
 def _show(value) -> str:

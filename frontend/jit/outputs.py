@@ -23,23 +23,26 @@ class Leaf:
     ref: object
 
 
-def flatten(result, trace: Trace, input_index: dict, outputs: list, names: list, path="out"):
+def flatten(result, trace: Trace, input_index: dict, outputs: list, names: list, tracers: list, path="out"):
     """Describe `result`; graph outputs are appended to `outputs` (with
-    `names`). `input_index` maps id(input tracer) to the caller's tensor number."""
+    `names`, and their `tracers`). `input_index` maps id(input tracer) to the
+    caller's tensor number."""
     if isinstance(result, Tensor):
         if id(result) in input_index:  # the caller's own tensor (perhaps updated in place)
             return Leaf("input", input_index[id(result)])
-        value = trace.lift(result)._current()
-        outputs.append(value)
+        tracer = trace.lift(result)
+        outputs.append(tracer._current())
         names.append(path)
+        tracers.append(tracer)
         return Leaf("out", len(outputs) - 1)
     if isinstance(result, _PLAIN):
         return Leaf("py", result)
     if isinstance(result, (list, tuple)):
-        items = [flatten(v, trace, input_index, outputs, names, f"{path}.{i}") for i, v in enumerate(result)]
+        items = [flatten(v, trace, input_index, outputs, names, tracers, f"{path}.{i}")
+                 for i, v in enumerate(result)]
         return (type(result), items)
     if isinstance(result, dict):
-        return (dict, {k: flatten(v, trace, input_index, outputs, names, f"{path}.{_key(k)}")
+        return (dict, {k: flatten(v, trace, input_index, outputs, names, tracers, f"{path}.{_key(k)}")
                        for k, v in result.items()})
     raise GraphBreak(f"a compiled function returned a {type(result).__name__}; compiled functions return "
                      "tensors, numbers and tuples, lists and dicts of them")
@@ -50,15 +53,16 @@ def _key(k) -> str:
     return text or "_"
 
 
-def rebuild(spec, results: list[np.ndarray], inputs: list[Tensor]):
+def rebuild(spec, outputs: list[Tensor], inputs: list[Tensor]):
+    """The function's result: `outputs` are the graph outputs as tensors."""
     if isinstance(spec, Leaf):
         if spec.kind == "out":
-            return Tensor._wrap(results[spec.ref])
+            return outputs[spec.ref]
         return inputs[spec.ref] if spec.kind == "input" else spec.ref
     container, items = spec
     if container is dict:
-        return {k: rebuild(v, results, inputs) for k, v in items.items()}
-    values = [rebuild(v, results, inputs) for v in items]
+        return {k: rebuild(v, outputs, inputs) for k, v in items.items()}
+    values = [rebuild(v, outputs, inputs) for v in items]
     if container in (list, tuple):
         return container(values)
     return container._make(values) if hasattr(container, "_fields") else container(values)

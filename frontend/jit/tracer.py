@@ -22,11 +22,11 @@ from compiler.ir import Graph, Value, format_aval
 from compiler.ops import REGISTRY, Aval
 
 from ..autograd.grad_mode import is_grad_enabled, no_grad
-from ..tensor import Size, Tensor, _Version, _ViewReplay
+from ..tensor import Size, Tensor, _record, _Version, _ViewReplay
 from .trace_state import ACTIVE, GraphBreak, user_location
 
-GRADIENTS_INSIDE = ("computing gradients inside a compiled function is not supported yet "
-                    "(a tensor created inside it requires grad)")
+GRADIENTS_INSIDE = ("a tensor created inside a compiled function requires grad: leaves must come from "
+                    "outside (arguments, globals, module parameters)")
 DATA_DEPENDENT = "data-dependent control flow or value: the graph does not have values until it runs"
 
 
@@ -41,6 +41,9 @@ class Tracer(Tensor):
         self._requires_grad = self._retains_grad = False
         self._output_nr = self._view_version = self._sym_version = 0
         self._leaf_hooks = {}
+        self._outside = None  # for an input that requires grad through history outside the trace: its name
+        self._is_input = False
+        self._leaf = None  # for an input leaf that requires grad: the caller's tensor (its .grad is read lazily)
 
     # ---- the IR value, kept current through in-place writes -----------------------
     def _current(self) -> Value:
@@ -62,6 +65,54 @@ class Tracer(Tensor):
         self._sym = result._current()
         self._version_counter.value += 1
         self._sym_version = self._version_counter.value
+        for t in (self, self._base):
+            if t is not None and t._requires_grad and t._grad_fn is None:  # a leaf updated under no_grad
+                self._trace.leaf_versions.setdefault(t, []).append(t._sym)
+
+    # ---- autograd: what saved values keep, and leaves' .grad ------------------------
+    def _payload(self):
+        return self._current()
+
+    @classmethod
+    def _from_saved(cls, value, version, node):
+        t = Tracer(ACTIVE[0], value)
+        t._version_counter, t.grad_fn = version, node
+        return t
+
+    def _snapshot(self):
+        return Tracer(self._trace, self._current())
+
+    @property
+    def grad(self):
+        self._load_grad()
+        return Tensor.grad.fget(self)
+
+    @grad.setter
+    def grad(self, value):
+        self._load_grad()
+        Tensor.grad.fset(self, value)
+
+    def _load_grad(self):
+        """An input leaf's `.grad` enters the graph when first touched (`%w.grad`)."""
+        if self._leaf is not None and self not in self._trace.grad_inputs:
+            self._trace.load_grad(self)
+
+    def _accumulate_grad(self, grad, create_graph):
+        """Eager's accumulation, functionally: a first gradient becomes a new
+        tensor, later ones add in place (a new value, one more version)."""
+        if grad is None:
+            return
+        if self._outside is not None:
+            raise GraphBreak(f"backward() inside the compiled function reaches {self._outside}, which was "
+                             "computed outside it with gradients: its gradient would flow on outside the graph")
+        self._load_grad()
+        if self._grad is None:
+            self._grad = grad if create_graph else Tracer(self._trace, grad.to(self.dtype)._current())
+        elif create_graph or self._grad.requires_grad:
+            self._grad = self._grad + grad
+        else:
+            with no_grad():
+                self._grad.add_(grad)
 
     def _is_writable(self):
         return True
@@ -193,6 +244,12 @@ class Trace:
         self.hidden: list[tuple[Value, Tensor]] = []  # outside tensors met only at use
         self._const_cache: dict[tuple, Tracer] = {}
         self.broken: GraphBreak | None = None
+        # Autograd facts the IR does not hold (see compiler/passes/autodiff.py):
+        self.recorded: set[Value] = set()  # values computed with gradients recorded
+        self.leaf_versions: dict[Tracer, list[Value]] = {}  # leaves updated in place under no_grad
+        # Input leaf -> its .grad at entry (tracer and graph input; None, None if it had none).
+        self.grad_inputs: dict[Tracer, tuple[Tracer | None, Value | None]] = {}
+        self.input_tracers: dict[Value, Tracer] = {}
 
     def __enter__(self):
         if ACTIVE[0] is not None:
@@ -204,9 +261,30 @@ class Trace:
         ACTIVE[0] = None
 
     def add_input(self, name: str, tensor: Tensor) -> Tracer:
-        tracer = Tracer(self, self.graph.add_input(name, Aval(tuple(tensor.shape), tensor.dtype)))
+        """The tracer for an outside tensor: it requires grad as the tensor
+        does, and a leaf's current `.grad` enters the graph too (`%w.grad`)."""
+        value = self.graph.add_input(name, Aval(tuple(tensor.shape), tensor.dtype))
+        tracer = Tracer(self, value)
+        tracer._is_input = True
         self.inputs[id(tensor)] = (tensor, tracer)
+        self.input_tracers[value] = tracer
+        if tensor.requires_grad:
+            tracer._requires_grad = True
+            if tensor.grad_fn is not None:
+                tracer._outside = name
+            elif tensor._leaf_hooks and any(tensor._leaf_hooks.values()):
+                raise GraphBreak(f"{name} has gradient hooks (register_hook): they run in eager backward only")
+            else:
+                tracer._leaf = (tensor, name)
         return tracer
+
+    def load_grad(self, tracer: Tracer):
+        (tensor, name), value = tracer._leaf, None
+        grad = tensor._grad
+        if grad is not None:
+            value = self.graph.add_input(f"{name}.grad", Aval(tuple(grad.shape), grad.dtype))
+            tracer._grad = Tracer(self, value)
+        self.grad_inputs[tracer] = (tracer._grad, value)
 
     def involves(self, inputs) -> bool:
         return any(getattr(t, "_trace", None) is self for t in _flat(inputs))
@@ -215,14 +293,19 @@ class Trace:
         prim = REGISTRY[op]
         inputs = _flat(inputs) if prim.variadic else inputs
         tracers = [self.lift(t) for t in inputs]
-        if prim.rules and is_grad_enabled() and any(t.requires_grad for t in tracers):
-            raise GraphBreak(GRADIENTS_INSIDE)
         out = self.emit(op, tracers, attrs)
         if prim.views:
             src = tracers[0]
             out._version_counter, out._base = src._version_counter, src._base if src._base is not None else src
             out._view_fn = _ViewReplay(src._view_fn, op, attrs)
             out._sym_version = src._version_counter.value
+        if prim.rules and is_grad_enabled() and out.dtype.is_floating_point:
+            needs = tuple(t._requires_grad_now() for t in tracers)
+            if any(t._requires_grad and t._grad_fn is None and not t._is_input for t in tracers):
+                raise GraphBreak(GRADIENTS_INSIDE)
+            if any(needs):  # eager's autograd records on tracers too: backward() inside traces the rules
+                _record(prim, attrs, tracers, needs, out)
+                self.recorded.add(out._sym)
         return out
 
     def emit(self, op, tracers, attrs) -> Tracer:
@@ -248,10 +331,8 @@ class Trace:
             return known[1]
         if id(t) in self.created:
             return self._constant(t)
-        value = self.graph.add_input(f"captured{len(self.hidden)}", t.aval)
-        self.hidden.append((value, t))
-        tracer = Tracer(self, value)
-        self.inputs[id(t)] = (t, tracer)
+        tracer = self.add_input(f"captured{len(self.hidden)}", t)
+        self.hidden.append((tracer._sym, t))
         return tracer
 
     def _constant(self, t: Tensor) -> Tracer:

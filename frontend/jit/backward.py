@@ -1,0 +1,132 @@
+"""Compiled forward, compiled backward (DESIGN.md §2, use 1).
+
+When a traced call's outputs require grad, the autodiff pass turns the
+traced graph into a joint forward+backward graph and the min-cut partition
+splits it: the forward graph also returns the values the backward needs
+(saved), and the backward graph maps saved values and the outputs'
+cotangents to the inputs' gradients. Each run attaches one
+`CompiledFunctionBackward` node (PyTorch's name for the same thing) to the
+outputs that need gradients; the eager engine calls it like any grad_fn, so
+accumulation into leaves, hooks, `retain_graph` and the error on a second
+backward behave exactly as in eager.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from compiler.interpreter import interpret
+from compiler.ir import Graph
+from compiler.passes import run_pipeline
+from compiler.passes.autodiff import backward_graph
+from compiler.passes.partition import partition
+
+from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.node import FREED_MESSAGE, Node, SavedTensor, node_class
+from ..tensor import Tensor
+
+DOUBLE_BACKWARD = ("backward(create_graph=True) through a compiled function: its backward graph runs "
+                   "natively and records no history; call the function uncompiled (`f.fn`) for "
+                   "higher-order gradients, or take them inside the compiled function")
+
+
+@dataclass
+class BackwardPlan:
+    joint: Graph
+    forward: Graph  # graph inputs -> graph outputs + saved values
+    backward: Graph  # saved values + cotangents -> gradients of `wrt`
+    differentiate: list[int]  # graph outputs that get the grad_fn
+    wrt: list[int]  # graph inputs that receive gradients
+    n_outputs: int
+    saved_inputs: dict[int, int]  # saved value number -> graph input it is
+
+
+def plan_backward(graph: Graph, trace, differentiate: list[int]) -> BackwardPlan:
+    """Differentiate the traced `graph` at `differentiate` with respect to
+    every input whose tensor requires grad."""
+    tracers = [trace.input_tracers.get(v) for v in graph.inputs]
+    wrt = [i for i, t in enumerate(tracers) if t is not None and t.requires_grad]
+    sources = {i: trace.leaf_versions.get(tracers[i], []) for i in wrt}
+    joint = run_pipeline(backward_graph(graph, wrt, f"{graph.name}_joint", sources=sources,
+                                        through=trace.recorded, differentiate=differentiate))
+    split = partition(joint, len(graph.inputs), len(graph.outputs))
+    position = {v: i for i, v in enumerate(split.forward.inputs)}
+    saved = split.forward.outputs[len(graph.outputs):]
+    saved_inputs = {j: position[v] for j, v in enumerate(saved) if v in position}
+    return BackwardPlan(joint, split.forward, split.backward, differentiate, wrt, len(graph.outputs), saved_inputs)
+
+
+def _contiguous(array, dtype) -> np.ndarray:
+    array = np.asarray(array, dtype=dtype)  # (np.ascontiguousarray would make a 0-d array 1-d)
+    return array if array.flags.c_contiguous else array.copy()
+
+
+class CompiledBackward(Node):
+    """The grad_fn of a compiled call's outputs; see the module docstring."""
+
+    def __init__(self, plan: BackwardPlan, saved: list, next_functions):
+        super().__init__(next_functions)
+        self.plan, self.saved = plan, saved
+
+    def apply(self, grads):
+        if self.saved is None:
+            raise RuntimeError(FREED_MESSAGE)
+        if is_grad_enabled():
+            raise RuntimeError(DOUBLE_BACKWARD)
+        arrays = [s.unpack(self)._data if isinstance(s, SavedTensor) else s for s in self.saved]
+        cotangents = []
+        for nr, k in enumerate(self.plan.differentiate):
+            aval = self.plan.forward.outputs[k].aval
+            g = grads[nr] if nr < len(grads) else None
+            cotangents.append(np.zeros(aval.shape, aval.dtype.np) if g is None
+                              else _contiguous(g._data, aval.dtype.np))
+        return [Tensor._wrap(r) for r in interpret(self.plan.backward, arrays + cotangents)]
+
+    def release(self):
+        self.saved = None
+
+
+CompiledBackward.kind = CompiledBackward
+_NODE = node_class(CompiledBackward, "CompiledFunctionBackward")
+
+
+def attach(plan: BackwardPlan, results, outputs: list[Tensor], inputs: list[Tensor]):
+    """Give `outputs` (graph outputs, as tensors) one grad_fn for this run;
+    `results` are the forward graph's arrays and `inputs` the graph inputs'
+    tensors (None where the input is not a tensor of the caller's)."""
+    from ..autograd.engine import _edge
+    by_array = {id(t._data): t for t in outputs}
+    saved = []
+    for j, array in enumerate(results[plan.n_outputs:]):
+        if j in plan.saved_inputs:  # checked on use: an in-place change since raises as eager does
+            saved.append(SavedTensor(inputs[plan.saved_inputs[j]], False))
+        elif id(array) in by_array:
+            saved.append(SavedTensor(by_array[id(array)], True))
+        else:
+            saved.append(array)
+    node = _NODE(plan, saved, [_edge(inputs[i]) for i in plan.wrt])
+    for nr, k in enumerate(plan.differentiate):
+        outputs[k].grad_fn, outputs[k]._output_nr = node, nr
+    return node
+
+
+def history_freed(grad_fn) -> bool:
+    """Whether a backward() inside the traced function freed values this
+    history needs (so a backward outside must raise, as eager's would)."""
+    seen, stack = set(), [grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        for value in getattr(node, "saved", {}).values():
+            if any(s._freed for s in (value if isinstance(value, list) else [value])):
+                return True
+        stack.extend(n for n, _ in node.next_functions)
+    return False
+
+
+def freed_node() -> Node:
+    """The grad_fn of an output whose history was freed inside: backward raises."""
+    return _NODE(None, None, ())
