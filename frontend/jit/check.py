@@ -53,15 +53,38 @@ def compare(name, compiled, eager):
 
 def checked_call(name, variant, tensors, roots, run_eager):
     """Run `variant` and eager on the same inputs; return the compiled result."""
-    written = variant.written_tensors(tensors)
+    written, leaves = variant.written_tensors(tensors), variant.grad_leaves(tensors)
     before = [(t._data.copy(), t._version_counter.value) for t in written]
+    grads_before = [_grad_snapshot(t) for t in leaves]
     compiled = variant.run(tensors, roots)
     after = [t._data.copy() for t in written]
+    grads_after = [_grad_snapshot(t) for t in leaves]
     for t, (data, version) in zip(written, before):
         np.copyto(t._data, data)
         t._version_counter.value = version
+    for t, snapshot in zip(leaves, grads_before):
+        _restore_grad(t, snapshot)
     eager = run_eager()
     compare(name, compiled, eager)
     for t, data in zip(written, after):
         compare(name, Tensor._wrap(data), Tensor._wrap(t._data))
+    for t, (_, data, _) in zip(leaves, grads_after):
+        if (data is None) != (t._grad is None):
+            raise CompiledMismatchError(f"{name}: a leaf's .grad is {'None' if data is None else 'set'} "
+                                        f"compiled, {'None' if t._grad is None else 'set'} eager")
+        if data is not None:
+            compare(name + " (.grad)", Tensor._wrap(data), t._grad)
     return compiled
+
+
+def _grad_snapshot(t):
+    grad = t._grad
+    return (grad, None, 0) if grad is None else (grad, grad._data.copy(), grad._version_counter.value)
+
+
+def _restore_grad(t, snapshot):
+    grad, data, version = snapshot
+    t._grad = grad
+    if grad is not None:
+        np.copyto(grad._data, data)
+        grad._version_counter.value = version

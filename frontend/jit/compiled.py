@@ -86,6 +86,10 @@ class Variant:
         """The caller's tensors this variant writes in place."""
         return effects.written_tensors(self.writebacks, tensors)
 
+    def grad_leaves(self, tensors):
+        """The caller's leaves whose .grad this variant changes."""
+        return [_tensor_of(u.owner, tensors) for u in self.grad_updates]
+
     def stale_reason(self, tensors) -> str | None:
         """What the guard key cannot hold, checked on each call: tensors met
         only at use (no guard path reaches them) and the `.grad` of leaves
