@@ -13,8 +13,9 @@ import traceback
 
 from . import dtypes
 from .ir import parse_aval, to_dot
+from .passes.fusion import kernel_summary
 
-STAGES = ("traced", "optimized", "backward")  # later issues add fused, llvm, asm
+STAGES = ("traced", "optimized", "fused", "backward")  # later issues add llvm, asm
 
 EXAMPLES = """\
 examples:
@@ -22,6 +23,8 @@ examples:
       print the traced and the optimized IR of loss(x, y)
   jitgrad ir examples/mlp.py:loss --inputs example_inputs --stage traced
       trace with the arguments example_inputs() in that file returns
+  jitgrad ir examples/mlp.py:predict --arg x=f32[32,784] --stage fused
+      the optimized graph with its ops grouped into kernels, and how many
   jitgrad ir examples/mlp.py:loss --arg x=f32[32,784] --arg y=i64[32] --stage backward --wrt W1 --wrt b1
       the joint forward+backward graph: gradients of loss with respect to W1 and b1
   jitgrad ir examples/mlp.py:predict --arg x=f32[8,784] --format dot -o predict.dot
@@ -101,6 +104,8 @@ def run_ir(args) -> str:
     stages = STAGES if args.stage == "all" else (args.stage,)
     if "backward" in stages:
         _add_backward(lowered, args.wrt)
+    if "fused" in stages and "fused" not in lowered.stages:
+        _add_fused(lowered)
     parts = []
     for stage in stages:
         graph = lowered.stages[stage]
@@ -108,8 +113,20 @@ def run_ir(args) -> str:
             parts.append(to_dot(graph))
         else:
             header = f"// ---- {stage} ({lowered.timings.get(stage, 0.0) * 1e3:.2f} ms) ----\n"
-            parts.append((header if len(stages) > 1 else "") + str(graph))
+            summary = f"// {kernel_summary(graph)}\n" if stage == "fused" else ""
+            parts.append((header if len(stages) > 1 else "") + summary + str(graph))
     return "\n".join(parts)
+
+
+def _add_fused(lowered):
+    import time
+
+    from .passes import run_pipeline
+    from .passes.pipeline import FUSE
+
+    start = time.perf_counter()
+    lowered.stages["fused"] = run_pipeline(lowered.stages["optimized"], FUSE)
+    lowered.timings["fused"] = time.perf_counter() - start
 
 
 def _add_backward(lowered, wrt_names):

@@ -24,11 +24,12 @@ from compiler import cli
 from compiler.ir import parse, to_dot, verify
 from frontend import creation
 from frontend.jit import dump
+from tests.test_passes_cleanup import assert_same_results
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MLP = "examples/mlp.py"
-HELP_OPTIONS = ["--arg", "NAME=SPEC", "--inputs", "MAKER", "--stage", "traced", "optimized", "all", "--format",
-                "text", "dot", "-o", "--output", "FILE.py:FUNC", "JITGRAD_DUMP"]
+HELP_OPTIONS = ["--arg", "NAME=SPEC", "--inputs", "MAKER", "--stage", "traced", "optimized", "fused", "all",
+                "--format", "text", "dot", "-o", "--output", "FILE.py:FUNC", "JITGRAD_DUMP"]
 
 
 def mlp_line(text):
@@ -71,9 +72,10 @@ def sections(text):
 def test_all_stages_print_in_order_and_reparse(capsys):
     code, out, err = run(capsys, "ir", f"{MLP}:loss", "--arg", "x=f32[32,784]", "--arg", "y=i64[32]")
     assert (code, err) == (0, "")
-    assert out.index("// ---- traced (") < out.index("// ---- optimized (") < out.index("// ---- backward (")
+    assert out.index("// ---- traced (") < out.index("// ---- optimized (") < out.index("// ---- fused (") \
+        < out.index("// ---- backward (")
     parts = sections(out)
-    assert list(parts) == ["traced", "optimized", "backward"]
+    assert list(parts) == ["traced", "optimized", "fused", "backward"]
     graphs = {stage: parse(text) for stage, text in parts.items()}
     backward = graphs.pop("backward")
     verify(backward)
@@ -108,6 +110,30 @@ def test_single_stage_prints_one_graph_without_header(capsys, stage):
     graph = parse(out)
     verify(graph)
     assert graph.outputs[0].aval.shape == (8, 10)
+
+
+# examples/mlp.py after fusion: layer_norm is 3 kernels (two row sums, then the
+# normalization with gelu and the bias-add before it), softmax 3, cross_entropy
+# 6 (as in tests/test_passes_fusion.py); matmuls, the gather and its index
+# reshapes and iota stay outside kernels.
+FUSED_MLP = {"predict": "6 kernels (4 with a reduction), 2 matmuls, 0 other ops",
+             "loss": "9 kernels (6 with a reduction), 2 matmuls, 3 other ops (gather, iota, reshape)"}
+
+
+@pytest.mark.parametrize("func", sorted(FUSED_MLP))
+def test_fused_stage_prints_kernels_and_computes_what_the_optimized_graph_does(capsys, func):
+    args = ["--arg", "x=f32[8,784]"] + (["--arg", "y=i64[8]"] if func == "loss" else [])
+    code, out, err = run(capsys, "ir", f"{MLP}:{func}", *args, "--stage", "fused")
+    assert (code, err) == (0, "")
+    assert out.startswith(f"// {FUSED_MLP[func]}\ngraph {func}(")
+    fused = verify(parse(out))
+    assert str(fused) == out and fused.notes == [FUSED_MLP[func]]
+    kernels = [n for n in fused.nodes if n.op == "kernel"]
+    assert all(n.op != "matmul" for k in kernels for n in k.attrs["body"].nodes)
+    assert f"\nkernel k{len(kernels) - 1}(%in0: " in out
+    _, optimized, _ = run(capsys, "ir", f"{MLP}:{func}", *args, "--stage", "optimized")
+    for seed in range(2):  # bit for bit, on the reference interpreter
+        assert_same_results(parse(optimized), fused, seed)
 
 
 def test_dot_format_and_output_file(capsys, tmp_path):
@@ -268,7 +294,7 @@ def test_console_script_prints_the_optimized_graph():
 
 
 def test_python_dash_m_compiler_reports_errors_with_exit_2():
-    done = subprocess.run([sys.executable, "-m", "compiler", "ir", f"{MLP}:predict", "--stage", "fused"],
+    done = subprocess.run([sys.executable, "-m", "compiler", "ir", f"{MLP}:predict", "--stage", "llvm"],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith("jitgrad: error:") and done.stderr.count("\n") == 1

@@ -226,6 +226,11 @@ UNARY = ["neg", "exp", "log", "sqrt", "sin", "tanh", "sigmoid", "abs", "relu", "
 BINARY = ["add", "sub", "mul", "div", "maximum", "minimum", "pow", "remainder", "eq", "lt", "ge", "logical_and"]
 REDUCE = ["sum", "amax", "amin", "argmax", "argmin"]
 INPUT_DTYPES = [dtypes.float32, dtypes.float64, dtypes.int64, dtypes.bool_]
+MOVEMENT_KINDS = ["reshape", "permute", "expand", "matmul", "cast", "full", "constant operand", "constant operand"]
+# Constants the simplifier treats specially (0, -0.0, 1), and some it must not.
+FLOAT_VALUES = [0.0, -0.0, 1.0, 1, 0, True, 2.5, -1.5, math.nan, math.inf]
+FULL_VALUES = {dtypes.bool_: [True, False], dtypes.int64: [0, 1, -1, 3], dtypes.float32: FLOAT_VALUES,
+               dtypes.float64: FLOAT_VALUES}
 locs = st.none() | st.builds(SourceLoc, st.sampled_from(["model.py", "lib/layers.py", "<stdin>"]),
                              st.integers(1, 999), st.sampled_from(["f", "<lambda>", "Net.forward"]))
 
@@ -237,19 +242,73 @@ def evaluable(op, avals):
     return not (op == "neg" and bools[0] or op == "sub" and all(bools))
 
 
+def _broadcastable(draw, base):
+    """A shape that broadcasts with every input of a random graph."""
+    return tuple(d if draw(st.booleans()) else 1 for d in base)
+
+
+def _reshape_targets(shape):
+    size = math.prod(shape)
+    return [(size,), shape[::-1], shape + (1,), (1,) + shape, shape] + ([()] if size == 1 else [])
+
+
+def _full_attrs(draw, base, like=None):
+    dtype = like if like is not None and draw(st.booleans()) else draw(st.sampled_from(INPUT_DTYPES))
+    shape = draw(st.sampled_from([(), _broadcastable(draw, base)]))
+    return {"value": draw(st.sampled_from(FULL_VALUES[dtype])), "shape": shape, "dtype": dtype}
+
+
+def _movement_step(draw, g, values, base, kind):
+    """(op, inputs, attrs) of one movement, matmul, cast or constant node, or
+    of a binary op with a new constant operand (x * 1, 0.0 + x, ...)."""
+    if kind == "full":
+        return "full", (), _full_attrs(draw, base)
+    x = draw(st.sampled_from(values))
+    if kind == "constant operand":
+        c = g.add("full", (), _full_attrs(draw, base, like=x.dtype), draw(locs))
+        values.append(c)
+        op = draw(st.sampled_from(["add", "sub", "mul", "div", "pow"] + BINARY))
+        return op, ((c, x) if draw(st.booleans()) else (x, c)), {}
+    if kind == "reshape":
+        return "reshape", (x,), {"shape": draw(st.sampled_from(_reshape_targets(x.shape)))}
+    if kind == "permute":
+        return "permute", (x,), {"perm": tuple(draw(st.permutations(range(len(x.shape)))))}
+    if kind == "expand":
+        lead = tuple(draw(st.lists(st.integers(1, 3), max_size=1)))
+        return "expand", (x,), {"shape": lead + tuple(draw(st.integers(1, 3)) if s == 1 else s for s in x.shape)}
+    if kind == "cast":
+        return "cast", (x,), {"dtype": draw(st.sampled_from(INPUT_DTYPES))}
+    # matmul: with a compatible value, or with x's own transpose (added first).
+    if len(x.shape) < 2 or not x.dtype.is_floating_point:
+        return None
+    partners = [y for y in values if len(y.shape) >= 2 and y.dtype is x.dtype and y.shape[-2] == x.shape[-1]]
+    if not partners or draw(st.booleans()):
+        perm = tuple(range(len(x.shape) - 2)) + (len(x.shape) - 1, len(x.shape) - 2)
+        partners = [g.add("permute", (x,), {"perm": perm}, draw(locs))]
+        values.append(partners[0])
+    return "matmul", (x, draw(st.sampled_from(partners))), {}
+
+
 @st.composite
-def random_graphs(draw, max_nodes=10):
+def random_graphs(draw, max_nodes=10, movement=False):
     """Small well-typed graphs of elementwise and reduce ops over broadcastable
     inputs (sizes 0-3, ranks 0-3), with repeated nodes for CSE and unused
-    nodes for DCE; every graph can be interpreted."""
+    nodes for DCE; every graph can be interpreted. `movement=True` adds
+    reshapes, permutes, expands, casts, matmuls, `full` constants and binary
+    ops with a constant operand (0, -0.0, 1, ...)."""
     base = draw(st.lists(st.integers(0, 3), max_size=3))
     g = Graph(draw(st.sampled_from(["f", "loss_fn", "main"])))
-    values = [g.add_input(f"in{i}", Aval(tuple(d if draw(st.booleans()) else 1 for d in base),
-                                          draw(st.sampled_from(INPUT_DTYPES))))
+    values = [g.add_input(f"in{i}", Aval(_broadcastable(draw, base), draw(st.sampled_from(INPUT_DTYPES))))
               for i in range(draw(st.integers(1, 3)))]
+    kinds = ["unary", "binary", "reduce", "repeat"] + (MOVEMENT_KINDS if movement else [])
     for _ in range(draw(st.integers(1, max_nodes))):
-        kind = draw(st.sampled_from(["unary", "binary", "reduce", "repeat"]))
-        if kind == "repeat":
+        kind = draw(st.sampled_from(kinds))
+        if kind in MOVEMENT_KINDS:
+            step = _movement_step(draw, g, values, base, kind)
+            if step is None:
+                continue
+            op, inputs, attrs = step
+        elif kind == "repeat":
             if not g.nodes:
                 continue
             node = draw(st.sampled_from(g.nodes))
@@ -281,6 +340,13 @@ def random_graphs(draw, max_nodes=10):
 @settings(max_examples=50, deadline=None)
 @given(random_graphs())
 def test_random_graphs_round_trip(g):
+    verify(g)
+    assert_round_trips(g)
+
+
+@settings(max_examples=25, deadline=None)
+@given(random_graphs(movement=True))
+def test_random_graphs_with_movement_and_constants_round_trip(g):
     verify(g)
     assert_round_trips(g)
 

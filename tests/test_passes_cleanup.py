@@ -37,8 +37,8 @@ def random_inputs(graph, seed=0):
     return arrays
 
 
-def assert_same_results(before, after, seed=0):
-    arrays = random_inputs(before, seed)
+def assert_same_results(before, after, seed=0, arrays=None):
+    arrays = random_inputs(before, seed) if arrays is None else arrays
     expected, got = interpret(before, arrays), interpret(after, arrays)
     assert len(got) == len(expected)
     for e, a in zip(expected, got):
@@ -47,10 +47,11 @@ def assert_same_results(before, after, seed=0):
 
 
 def run_checked(pipeline, text, checks):
-    """Parse, run, FileCheck the printed result, and check the invariants."""
+    """Parse, run `pipeline` (a name in PIPELINES, or a pass), FileCheck the
+    printed result, and check the invariants."""
     before = verify(parse(text))
     original = print_graph(before)
-    after = PIPELINES[pipeline](before)
+    after = (PIPELINES[pipeline] if isinstance(pipeline, str) else pipeline)(before)
     printed = print_graph(after)
     filecheck(printed, checks)
     reparsed = parse(printed)
@@ -342,7 +343,9 @@ def test_pipeline_runs_the_default_passes_in_order_and_reports_each():
     seen = []
     result = run_pipeline(parse(CASES["passes keep notes"][1]),
                           observe=lambda name, g, seconds: seen.append((name, print_graph(g), seconds)))
-    assert [name for name, _, _ in seen] == list(OPTIMIZE) == ["cse", "dce"]
+    assert [name for name, _, _ in seen] == list(OPTIMIZE) == ["simplify", "cse", "dce"]
     assert all(isinstance(s, float) and s >= 0 for _, _, s in seen)
     assert seen[-1][1] == print_graph(result)
+    seen.clear()
+    run_pipeline(parse(CASES["passes keep notes"][1]), ("cse", "dce"), lambda name, g, s: seen.append((name, str(g))))
     assert "neg(" in seen[0][1] and "neg(" not in seen[1][1]  # dce ran after cse

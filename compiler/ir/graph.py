@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ops.registry import REGISTRY, Aval, Primitive
+from .kernel import KERNEL, KERNEL_OP, KernelPrimitive
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ class Node:
         self.out: Value | None = None
 
     @property
-    def prim(self) -> Primitive:
-        return REGISTRY[self.op]
+    def prim(self) -> Primitive | KernelPrimitive:
+        return KERNEL if self.op == KERNEL_OP else REGISTRY[self.op]
 
     def __repr__(self):
         return f"Node({self.op}, {len(self.inputs)} inputs)"
@@ -123,6 +124,11 @@ class Graph:
         aval = prim.infer(*[v.aval for v in inputs], **attrs)
         return self.append(Node(op, tuple(inputs), attrs, loc), aval)
 
+    def add_kernel(self, body: "Graph", inputs, loc: SourceLoc | None = None) -> Value:
+        """Append a kernel node running `body` on `inputs` (see ir/kernel.py)."""
+        aval = KERNEL.infer(*[v.aval for v in inputs], body=body)
+        return self.append(Node(KERNEL_OP, tuple(inputs), {"body": body}, loc), aval)
+
     def append(self, node: Node, aval: Aval) -> Value:
         node.out = Value(Aval(tuple(aval.shape), aval.dtype), node)
         self.nodes.append(node)
@@ -148,8 +154,11 @@ class Graph:
         position = {v: ("in", i) for i, v in enumerate(self.inputs)}
         nodes = []
         for i, node in enumerate(self.nodes):
+            # A kernel's body takes part through its own structure.
+            attrs = tuple(sorted((k, a.structure() if isinstance(a, Graph) else a)
+                                 for k, a in node.attrs.items()))
             nodes.append((node.op, tuple(position.get(v, ("?", id(v))) for v in node.inputs),
-                          tuple(sorted(node.attrs.items())), node.out.aval, node.loc))
+                          attrs, node.out.aval, node.loc))
             position[node.out] = ("node", i)
         return (self.name, tuple((v.name, v.aval) for v in self.inputs), tuple(nodes),
                 tuple(position.get(v, ("?", id(v))) for v in self.outputs), tuple(self.output_names))

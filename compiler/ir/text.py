@@ -11,6 +11,17 @@ Names are given at print time, in order (inputs keep theirs); attributes are
 printed sorted; no addresses. So printed IR can be a test expectation, and
 pass tests can read IR written by hand. The `# file:line in function`
 comment is the node's source location and is part of the graph.
+
+A fused kernel node calls its body by name, and each body is printed once,
+after the graph, as a block of its own (see ir/kernel.py):
+
+      %5: f32[] = kernel @k0(%x, %3)                         # model.py:14 in loss
+    ...
+    kernel k0(%in0: f32[32,10], %in1: f32[]) {
+      %0: f32[32,10] = mul(%in0, %in1)                       # model.py:14 in loss
+      ...
+      return %2
+    }
 """
 from __future__ import annotations
 
@@ -19,6 +30,7 @@ import re
 from .. import dtypes
 from ..ops.registry import REGISTRY, Aval
 from .graph import Graph, Node, SourceLoc, Value, format_aval
+from .kernel import KERNEL_OP, kernel_bodies
 
 LOC_COLUMN = 56
 
@@ -40,9 +52,13 @@ def format_attr(value) -> str:
 
 def format_node(node: Node, name_of) -> str:
     args = ", ".join(name_of(v) for v in node.inputs)
-    text = f"{name_of(node.out)}: {format_aval(node.out.aval)} = {node.op}({args})"
-    if node.attrs:
-        text += " {" + ", ".join(f"{k}={format_attr(v)}" for k, v in sorted(node.attrs.items())) + "}"
+    attrs = dict(node.attrs)
+    callee = node.op
+    if node.op == KERNEL_OP:  # the body is printed after the graph, under its name
+        callee = f"{node.op} @{getattr(attrs.pop('body', None), 'name', '?')}"
+    text = f"{name_of(node.out)}: {format_aval(node.out.aval)} = {callee}({args})"
+    if attrs:
+        text += " {" + ", ".join(f"{k}={format_attr(v)}" for k, v in sorted(attrs.items())) + "}"
     if node.loc is not None:
         text = f"{text:<{LOC_COLUMN}} # {node.loc}"
     return text
@@ -61,14 +77,21 @@ class Namer:
 
 
 def print_graph(graph: Graph) -> str:
+    lines = [f"// {note}" for note in graph.notes] + _block("graph", graph)
+    for body in kernel_bodies(graph).values():
+        lines += [""] + _block("kernel", body)
+    return "\n".join(lines) + "\n"
+
+
+def _block(keyword: str, graph: Graph) -> list[str]:
     name_of = Namer(graph)
     params = ", ".join(f"{name_of(v)}: {format_aval(v.aval)}" for v in graph.inputs)
-    lines = [f"// {note}" for note in graph.notes]
-    lines.append(f"graph {graph.name}({params}) {{")
+    lines = [f"{keyword} {graph.name}({params}) {{"]
     lines += ["  " + format_node(node, name_of) for node in graph.nodes]
-    outs = ", ".join(f"{n}={name_of(v)}" for n, v in zip(graph.output_names, graph.outputs))
-    lines += [f"  return {outs}".rstrip(), "}"]
-    return "\n".join(lines) + "\n"
+    # A kernel's one result is unnamed (`return %3`) unless named otherwise than the parser's default.
+    outs = ", ".join(name_of(v) if keyword == "kernel" and n == f"out{i}" else f"{n}={name_of(v)}"
+                     for i, (n, v) in enumerate(zip(graph.output_names, graph.outputs)))
+    return lines + [f"  return {outs}".rstrip(), "}"]
 
 
 # ---- parsing ------------------------------------------------------------------
@@ -78,9 +101,9 @@ class IRParseError(ValueError):
 
 _NAME = r"[A-Za-z_][\w.]*"
 _TYPE = r"(\w+)\[([\d,\s]*)\]"
-_HEADER = re.compile(rf"graph\s+({_NAME})\s*\((.*)\)\s*\{{$")
+_HEADER = re.compile(rf"(graph|kernel)\s+({_NAME})\s*\((.*)\)\s*\{{$")
 _PARAM = re.compile(rf"\s*%({_NAME})\s*:\s*{_TYPE}\s*(?:,|$)")
-_NODE = re.compile(rf"%(\w+)\s*:\s*{_TYPE}\s*=\s*(\w+)\((.*?)\)\s*(\{{.*\}})?$")
+_NODE = re.compile(rf"%(\w+)\s*:\s*{_TYPE}\s*=\s*(\w+)(?:\s*@({_NAME}))?\((.*?)\)\s*(\{{.*\}})?$")
 _LOC = re.compile(r"^(.*?)\s*#\s*(.+):(\d+) in (\S+)$")
 _RETURN = re.compile(r"return\b(.*)$")
 
@@ -152,14 +175,48 @@ def parse(text: str) -> Graph:
         notes.append(lines.pop(0)[1][2:].strip())
     if not lines:
         raise IRParseError("empty IR text: expected 'graph NAME(...) {'")
-    lineno, header = lines[0]
-    match = _HEADER.match(header)
-    if not match:
-        raise IRParseError(f"line {lineno}: expected 'graph NAME(%input: f32[...], ...) {{', got {header!r}")
-    graph = Graph(match.group(1))
+    main, *kernel_blocks = _split_blocks(lines)
+    kernels: dict[str, Graph] = {}
+    for block in kernel_blocks:
+        body = _read_block(block, "kernel", {})
+        if body.name in kernels:
+            raise IRParseError(f"line {block[0]}: kernel {body.name} is defined twice")
+        kernels[body.name] = body
+    graph = _read_block(main, "graph", kernels)
     graph.notes = notes
+    for block, name in zip(kernel_blocks, kernels):
+        if name not in kernel_bodies(graph):
+            raise IRParseError(f"line {block[0]}: kernel {name} is defined but no node of graph "
+                               f"{graph.name} calls it")
+    return graph
+
+
+def _split_blocks(lines):
+    """[(header line number, header, body lines)]: the graph, then its kernels."""
+    blocks, current, closed = [], None, None
+    for lineno, line in lines:
+        if current is None:
+            if blocks and not line.startswith("kernel"):
+                raise IRParseError(f"line {lineno}: text after the graph's closing '}}' (line {closed})")
+            current = (lineno, line, [])
+        elif line == "}":
+            blocks.append(current)
+            current, closed = None, lineno
+        else:
+            current[2].append((lineno, line))
+    if current is not None:
+        raise IRParseError(f"line {lines[-1][0]}: IR text ends without '}}' closing the {current[1].split()[0]}")
+    return blocks
+
+
+def _read_block(block, keyword, kernels) -> Graph:
+    lineno, header, body = block
+    match = _HEADER.match(header)
+    if not match or match.group(1) != keyword:
+        raise IRParseError(f"line {lineno}: expected '{keyword} NAME(%input: f32[...], ...) {{', got {header!r}")
+    graph = Graph(match.group(2))
     scope: dict[str, Value] = {}
-    params, pos = match.group(2), 0
+    params, pos = match.group(3), 0
     while params.strip() and pos < len(params):
         m = _PARAM.match(params, pos)
         if not m:
@@ -170,20 +227,12 @@ def parse(text: str) -> Graph:
             raise IRParseError(f"line {lineno}: input %{name} declared twice")
         scope["%" + name] = graph.add_input(name, _aval(lineno, m.group(2), m.group(3)))
         pos = m.end()
-    body, closed = lines[1:], None
     for lineno, line in body:
-        if closed is not None:
-            raise IRParseError(f"line {lineno}: text after the graph's closing '}}' (line {closed})")
-        if line == "}":
-            closed = lineno
-            continue
         ret = _RETURN.match(line)
         if ret:
             _read_return(graph, scope, lineno, ret.group(1))
         else:
-            _read_node(graph, scope, lineno, line)
-    if closed is None:
-        raise IRParseError(f"line {lines[-1][0]}: IR text ends without '}}' closing the graph")
+            _read_node(graph, scope, lineno, line, kernels)
     return graph
 
 
@@ -201,7 +250,7 @@ def _lookup(scope, lineno, name) -> Value:
         raise IRParseError(f"line {lineno}: {name} is used before it is defined") from None
 
 
-def _read_node(graph, scope, lineno, line):
+def _read_node(graph, scope, lineno, line, kernels):
     loc = None
     m = _LOC.match(line)
     if m:
@@ -209,8 +258,8 @@ def _read_node(graph, scope, lineno, line):
     m = _NODE.match(line)
     if not m:
         raise IRParseError(f"line {lineno}: expected '%N: f32[...] = op(%a, ...) {{attrs}}', got {line!r}")
-    name, dtype_name, dims, op, args, attr_text = m.groups()
-    if op not in REGISTRY:
+    name, dtype_name, dims, op, kernel_name, args, attr_text = m.groups()
+    if op not in REGISTRY and op != KERNEL_OP:
         raise IRParseError(f"line {lineno}: unknown primitive {op!r}")
     if "%" + name in scope:
         raise IRParseError(f"line {lineno}: %{name} is defined twice (SSA: one definition per value)")
@@ -219,9 +268,30 @@ def _read_node(graph, scope, lineno, line):
         attrs = _AttrReader(attr_text).attrs() if attr_text else {}
     except (ValueError, IndexError) as e:
         raise IRParseError(f"line {lineno}: {e}") from None
+    if op == KERNEL_OP or kernel_name is not None:
+        attrs = _kernel_attrs(lineno, op, kernel_name, inputs, attrs, kernels)
     aval = _aval(lineno, dtype_name, dims)
     # The declared type is kept as written; `verify` checks it against the shape rule.
     scope["%" + name] = graph.append(Node(op, inputs, attrs, loc), aval)
+
+
+def _kernel_attrs(lineno, op, kernel_name, inputs, attrs, kernels) -> dict:
+    """`kernel @NAME(...)`: the body, which must be defined and take `inputs`."""
+    if op != KERNEL_OP:
+        raise IRParseError(f"line {lineno}: {op} is a primitive, not a kernel call; write {op}(...)")
+    if kernel_name is None:
+        raise IRParseError(f"line {lineno}: a kernel call names its body: kernel @k0(%a, ...)")
+    if kernel_name not in kernels:
+        known = ", ".join(f"@{k}" for k in kernels) or "none"
+        raise IRParseError(f"line {lineno}: unknown kernel @{kernel_name} "
+                           f"(kernels defined after the graph: {known})")
+    if attrs:
+        raise IRParseError(f"line {lineno}: a kernel call takes no attributes, got {sorted(attrs)}")
+    body = kernels[kernel_name]
+    if len(inputs) != len(body.inputs):
+        raise IRParseError(f"line {lineno}: kernel @{kernel_name} takes {len(body.inputs)} inputs, "
+                           f"got {len(inputs)}")
+    return {"body": body}
 
 
 def _read_return(graph, scope, lineno, rest):

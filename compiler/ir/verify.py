@@ -2,8 +2,9 @@
 
 Every value defined once and before use, every op registered with the
 attributes and arity it declares, every node's declared type equal to what
-its shape rule infers, outputs defined. Errors print the offending node in
-IR text with its source location, and say how to fix it.
+its shape rule infers, outputs defined; kernel bodies verify in turn and keep
+the kernel contract (ir/kernel.py). Errors print the offending node in IR
+text with its source location, and say how to fix it.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import re
 from ..dtypes import DType
 from ..ops.registry import REGISTRY
 from .graph import Graph, format_aval
+from .kernel import KERNEL, KERNEL_OP, body_problem
 from .text import Namer, format_node
 
 
@@ -35,27 +37,26 @@ def verify(graph: Graph) -> Graph:
         dup = next(n for n in names if names.count(n) > 1)
         raise VerifyError(f"graph {graph.name}: input %{dup} is declared twice; give each input its own name")
     defined.update(graph.inputs)
+    bodies: dict[str, Graph] = {}
     for node in graph.nodes:
         def fail(problem, fix):
             raise VerifyError(f"graph {graph.name}: {problem}\n  {format_node(node, name_of)}\n  {fix}")
 
-        prim = REGISTRY.get(node.op)
-        if prim is None:
-            fail(f"unknown primitive {node.op!r}", f"registered primitives: {', '.join(sorted(REGISTRY))}")
+        if node.op == KERNEL_OP:
+            prim = KERNEL
+            _check_kernel(node, bodies, fail)
+        else:
+            prim = REGISTRY.get(node.op)
+            if prim is None:
+                fail(f"unknown primitive {node.op!r}", f"registered primitives: {', '.join(sorted(REGISTRY))}")
         for v in node.inputs:
             if v not in defined:
                 fail(f"{node.op} reads {name_of(v)} before it is defined",
                      "order nodes so every value is defined above its first use")
         if node.out in defined:
             fail(f"{name_of(node.out)} is defined twice", "SSA values have exactly one definition")
-        if not prim.variadic and len(node.inputs) != len(prim.inputs):
-            fail(f"{node.op} takes {len(prim.inputs)} inputs ({', '.join(prim.inputs) or 'none'}), "
-                 f"got {len(node.inputs)}", "pass one value per declared input")
-        if prim.variadic and not node.inputs:
-            fail(f"{node.op} needs at least one input", "pass the values to combine")
-        if set(node.attrs) != set(prim.attrs):
-            fail(f"{node.op} takes attributes {sorted(prim.attrs)}, got {sorted(node.attrs)}",
-                 "give exactly the declared attributes")
+        if prim is not KERNEL:
+            _check_signature(node, prim, fail)
         try:
             inferred = prim.infer(*[v.aval for v in node.inputs], **node.attrs)
         except Exception as e:  # noqa: BLE001  (any failure of the rule is the graph's fault)
@@ -73,3 +74,39 @@ def verify(graph: Graph) -> Graph:
         if v not in defined:
             raise VerifyError(f"graph {graph.name}: output {name} is {name_of(v)}, which no node defines")
     return graph
+
+
+def _check_signature(node, prim, fail):
+    if not prim.variadic and len(node.inputs) != len(prim.inputs):
+        fail(f"{node.op} takes {len(prim.inputs)} inputs ({', '.join(prim.inputs) or 'none'}), "
+             f"got {len(node.inputs)}", "pass one value per declared input")
+    if prim.variadic and not node.inputs:
+        fail(f"{node.op} needs at least one input", "pass the values to combine")
+    if set(node.attrs) != set(prim.attrs):
+        fail(f"{node.op} takes attributes {sorted(prim.attrs)}, got {sorted(node.attrs)}",
+             "give exactly the declared attributes")
+
+
+def _check_kernel(node, bodies: dict, fail):
+    """The body: a well-formed graph keeping the kernel contract, its name
+    naming one body only (`bodies` holds those met so far)."""
+    body = node.attrs.get("body")
+    if set(node.attrs) != {"body"} or not isinstance(body, Graph):
+        fail(f"a kernel node has one attribute, its body graph; got {sorted(node.attrs)}",
+             "build kernel nodes with Graph.add_kernel")
+    if not isinstance(body.name, str) or not _INPUT_NAME.fullmatch(body.name):
+        fail(f"kernel name {body.name!r} is not an identifier", "name kernel bodies k0, k1, ...")
+    if body.name in bodies:
+        if bodies[body.name] is not body and bodies[body.name] != body:
+            fail(f"two different kernel bodies are named {body.name}", "give each kernel body its own name")
+        return  # this body was checked already
+    bodies[body.name] = body
+    try:
+        verify(body)
+    except VerifyError as e:
+        fail(f"kernel @{body.name} has an invalid body: {e}", "fix the body as the message says")
+    problem = body_problem(body)
+    if problem:
+        fail(f"kernel @{body.name} breaks the kernel contract: {problem}",
+             "keep in a kernel only elementwise ops, broadcasts, constants and one reduction, "
+             "with the reduction's shape after it")

@@ -5,16 +5,21 @@ from __future__ import annotations
 from ..ir.graph import Graph, Node, Value
 
 
-def rebuild(graph: Graph, keep, replace) -> Graph:
+def rebuild(graph: Graph, keep, replace, rewrite=None) -> Graph:
     """A copy of `graph` with the nodes for which `keep(node)` holds, reading
-    `replace(value)` wherever the original read `value`."""
+    `replace(value)` wherever the original read `value`. `rewrite(out, node,
+    inputs)` may return a value of the copy `out` to stand for `node` instead
+    of a copy of it (None: copy), so rewriting passes build graphs the same way."""
     out = Graph(graph.name)
     out.notes = list(graph.notes)
     new = {v: out.add_input(v.name, v.aval) for v in graph.inputs}
     for node in graph.nodes:
         if keep(node):
-            copy = Node(node.op, tuple(new[replace(v)] for v in node.inputs), dict(node.attrs), node.loc)
-            new[node.out] = out.append(copy, node.out.aval)
+            inputs = tuple(new[replace(v)] for v in node.inputs)
+            value = rewrite(out, node, inputs) if rewrite is not None else None
+            if value is None:
+                value = out.append(Node(node.op, inputs, dict(node.attrs), node.loc), node.out.aval)
+            new[node.out] = value
     out.set_outputs([new[replace(v)] for v in graph.outputs], graph.output_names)
     return out
 

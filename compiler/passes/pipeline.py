@@ -14,6 +14,8 @@ from typing import Callable
 from ..ir.graph import Graph
 from ..ir.verify import VerifyError, verify
 from .cleanup import cse, dce
+from .fusion import fuse
+from .simplification import simplify
 
 
 @dataclass(frozen=True)
@@ -22,10 +24,13 @@ class Pass:
     apply: Callable[[Graph], Graph]
 
 
-PASSES = {p.name: p for p in (Pass("cse", cse), Pass("dce", dce))}
+PASSES = {p.name: p for p in (Pass("cse", cse), Pass("dce", dce), Pass("simplify", simplify),
+                              Pass("fuse", fuse))}
 
 # What `--stage optimized` shows. Issue 4 adds simplification, autodiff and fusion.
-OPTIMIZE = ("cse", "dce")
+OPTIMIZE = ("simplify", "cse", "dce")
+# What `--stage fused` shows: the optimized graph with its ops grouped into kernels.
+FUSE = ("fuse",)
 
 
 def run_pipeline(graph: Graph, names=OPTIMIZE, observe=None) -> Graph:
