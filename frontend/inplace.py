@@ -21,9 +21,10 @@ from .tensor import Tensor
 
 
 def _check_writable(t: Tensor):
+    writable = t._is_writable()  # (a traced input with history outside refuses here: a graph break)
     if is_grad_enabled() and t.grad_fn is None and t._requires_grad:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-    if not t._is_writable():
+    if not writable:
         raise RuntimeError(
             "unsupported operation: more than one element of the written-to tensor refers to a single "
             "memory location. Please clone() the tensor before performing the operation.")

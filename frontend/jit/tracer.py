@@ -115,6 +115,9 @@ class Tracer(Tensor):
                 self._grad.add_(grad)
 
     def _is_writable(self):
+        if self._outside is not None and is_grad_enabled():
+            raise GraphBreak(f"writing {self._outside} in place: it carries gradient history from outside the "
+                             "compiled function, which a write inside cannot extend")
         return True
 
     # ---- TensorOps hooks ----------------------------------------------------------
