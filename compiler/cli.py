@@ -15,7 +15,10 @@ from . import dtypes
 from .ir import parse_aval, to_dot
 from .passes.fusion import kernel_summary
 
-STAGES = ("traced", "optimized", "fused", "backward")  # later issues add llvm, asm
+# joint/forward/backward: the calls that need gradients (the optimized joint
+# graph, then its min-cut halves as they run, fused). Later issues add llvm, asm.
+STAGES = ("traced", "optimized", "fused", "joint", "forward", "backward")
+TRAINING_STAGES = ("joint", "forward", "backward")
 
 EXAMPLES = """\
 examples:
@@ -25,8 +28,10 @@ examples:
       trace with the arguments example_inputs() in that file returns
   jitgrad ir examples/mlp.py:predict --arg x=f32[32,784] --stage fused
       the optimized graph with its ops grouped into kernels, and how many
-  jitgrad ir examples/mlp.py:loss --arg x=f32[32,784] --arg y=i64[32] --stage backward --wrt W1 --wrt b1
+  jitgrad ir examples/mlp.py:loss --arg x=f32[32,784] --arg y=i64[32] --stage joint --wrt W1 --wrt b1
       the joint forward+backward graph: gradients of loss with respect to W1 and b1
+  jitgrad ir examples/mlp.py:loss --arg x=f32[32,784] --arg y=i64[32] --stage backward
+      the compiled backward: what the forward saves (min cut), recomputed values, kernels
   jitgrad ir examples/mlp.py:predict --arg x=f32[8,784] --format dot -o predict.dot
       write Graphviz DOT (render with `dot -Tsvg predict.dot`)
 
@@ -62,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     ir.add_argument("--stage", default="all", choices=STAGES + ("all",),
                     help="which stage to print (default: all, in pipeline order)")
     ir.add_argument("--wrt", action="append", default=[], metavar="NAME",
-                    help="the backward stage differentiates with respect to these graph inputs "
+                    help="the joint/forward/backward stages differentiate with respect to these graph inputs "
                          "(repeatable; default: every floating-point input)")
     ir.add_argument("--format", default="text", choices=("text", "dot"), help="IR text or Graphviz DOT")
     ir.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
@@ -102,7 +107,7 @@ def run_ir(args) -> str:
         _print_user_traceback(e)
         raise UsageError(f"{func_name} raised while tracing: {type(e).__name__}: {e}") from None
     stages = STAGES if args.stage == "all" else (args.stage,)
-    if "backward" in stages:
+    if set(stages) & set(TRAINING_STAGES):
         _add_backward(lowered, args.wrt)
     if "fused" in stages and "fused" not in lowered.stages:
         _add_fused(lowered)
@@ -113,7 +118,7 @@ def run_ir(args) -> str:
             parts.append(to_dot(graph))
         else:
             header = f"// ---- {stage} ({lowered.timings.get(stage, 0.0) * 1e3:.2f} ms) ----\n"
-            summary = f"// {kernel_summary(graph)}\n" if stage == "fused" else ""
+            summary = f"// {kernel_summary(graph)}\n" if stage in ("fused", "forward", "backward") else ""
             parts.append((header if len(stages) > 1 else "") + summary + str(graph))
     return "\n".join(parts)
 
@@ -134,6 +139,7 @@ def _add_backward(lowered, wrt_names):
 
     from .passes import run_pipeline
     from .passes.autodiff import backward_graph
+    from .passes.pipeline import training_graphs
 
     forward = lowered.stages["optimized"]
     names = [v.name for v in forward.inputs]
@@ -144,10 +150,15 @@ def _add_backward(lowered, wrt_names):
            if (v.name in wrt_names if wrt_names else v.dtype.is_floating_point)]
     start = time.perf_counter()
     try:
-        lowered.stages["backward"] = run_pipeline(backward_graph(forward, wrt))
+        joint = run_pipeline(backward_graph(forward, wrt))
     except TypeError as e:
         raise UsageError(str(e)) from None
-    lowered.timings["backward"] = time.perf_counter() - start
+    lowered.stages["joint"] = joint
+    lowered.timings["joint"] = time.perf_counter() - start
+    start = time.perf_counter()
+    split = training_graphs(joint, len(forward.inputs), len(forward.outputs))
+    lowered.stages["forward"], lowered.stages["backward"] = split.forward, split.backward
+    lowered.timings["forward"] = lowered.timings["backward"] = (time.perf_counter() - start) / 2
 
 
 def _split_target(target):

@@ -180,10 +180,10 @@ graph f(%i: i64[3], %x: f64[3]) {
         backward_graph(g, [0])
 
 
-def test_cli_prints_the_backward_stage(capsys):
+def test_cli_prints_the_joint_stage(capsys):
     from compiler.cli import main
     assert main(["ir", "examples/mlp.py:loss", "--arg", "x=f32[4,784]", "--arg", "y=i64[4]",
-                 "--stage", "backward", "--wrt", "b2"]) == 0
+                 "--stage", "joint", "--wrt", "b2"]) == 0
     text = capsys.readouterr().out
     joint = parse(text)
     verify(joint)

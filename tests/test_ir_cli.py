@@ -72,14 +72,18 @@ def sections(text):
 def test_all_stages_print_in_order_and_reparse(capsys):
     code, out, err = run(capsys, "ir", f"{MLP}:loss", "--arg", "x=f32[32,784]", "--arg", "y=i64[32]")
     assert (code, err) == (0, "")
-    assert out.index("// ---- traced (") < out.index("// ---- optimized (") < out.index("// ---- fused (") \
-        < out.index("// ---- backward (")
     parts = sections(out)
-    assert list(parts) == ["traced", "optimized", "fused", "backward"]
+    assert list(parts) == ["traced", "optimized", "fused", "joint", "forward", "backward"]
     graphs = {stage: parse(text) for stage, text in parts.items()}
-    backward = graphs.pop("backward")
-    verify(backward)
-    assert backward.output_names == ["out", "grad.x", "grad.W1", "grad.W2", "grad.b1", "grad.b2"]
+    joint, forward, backward = graphs.pop("joint"), graphs.pop("forward"), graphs.pop("backward")
+    for graph in (joint, forward, backward):
+        verify(graph)
+    assert joint.output_names == ["out", "grad.x", "grad.W1", "grad.W2", "grad.b1", "grad.b2"]
+    assert backward.output_names == joint.output_names[1:]
+    assert forward.output_names[0] == "out" and all(n.startswith("saved.") for n in forward.output_names[1:])
+    assert [v.name for v in backward.inputs][-1] == "out.grad"
+    assert {node.op for node in backward.nodes} <= {"kernel", "matmul", "permute", "reshape", "scatter_add",
+                                                    "gather", "iota"}
     for stage, graph in graphs.items():
         verify(graph)
         assert str(graph) == parts[stage].rstrip("\n") + "\n"
@@ -319,7 +323,7 @@ def test_dump_writes_each_stage_of_each_variant(dump_dir):
     dumped_step(torch.ones(6, 3, dtype=torch.float64))
     names = sorted(os.listdir(dump_dir))
     assert names == sorted([f"dumped_step.{n}.{suffix}" for n in (1, 2, 3)
-                            for suffix in ("00-traced.ir", "01-optimized.ir", "timings.txt")] + ["dumped_step.log"])
+                            for suffix in ("00-traced.ir", "01-optimized.ir", "02-fused.ir", "timings.txt")] + ["dumped_step.log"])
     assert (dump_dir / "dumped_step.log").read_text().splitlines() == [
         "variant 1: compiled dumped_step: first call",
         "variant 2: recompiling dumped_step: x.shape[0] 4 -> 6",
@@ -330,7 +334,7 @@ def test_dump_writes_each_stage_of_each_variant(dump_dir):
             assert text == str(variant.lowered.stages[stage])
             assert parse(text) == variant.lowered.stages[stage]
         timings = (dump_dir / f"dumped_step.{n}.timings.txt").read_text().splitlines()
-        assert [line.split()[0] for line in timings] == ["traced", "optimized"]
+        assert [line.split()[0] for line in timings] == ["traced", "optimized", "fused"]
         assert all(line.endswith(" ms") for line in timings)
     second = (dump_dir / "dumped_step.2.00-traced.ir").read_text()
     assert second.startswith("// dumped_step variant 2: x.shape[0] 4 -> 6\ngraph dumped_step(%x: f32[6,3])")

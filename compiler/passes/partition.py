@@ -8,7 +8,8 @@ feeds the primal inputs and every value that is not cheap to recompute
 (matmul, reductions, gathers), and every forward value a backward node reads
 drains into the sink. Any source-to-sink path must cross a saved value, so
 the backward can recompute the rest (elementwise and movement ops) from what
-was saved; the cut keeps the saved bytes minimal. This is the idea of
+was saved; the cut keeps the saved bytes minimal, preferring inputs (alive
+anyway) on ties. This is the idea of
 AOTAutograd's min-cut rematerialization partitioner, on our IR.
 """
 from __future__ import annotations
@@ -68,8 +69,10 @@ def _min_cut(primals, forward_nodes, backward_nodes, gradients) -> list[Value]:
     flow = nx.DiGraph()
     flow.add_nodes_from(["source", "sink"])
     candidates = list(primals) + [n.out for n in forward_nodes]
-    for v in candidates:
-        flow.add_edge((v, "in"), (v, "out"), capacity=nbytes(v))  # saving v costs its bytes
+    for v in primals:  # saving an input costs its bytes (it stays alive longer) ...
+        flow.add_edge((v, "in"), (v, "out"), capacity=nbytes(v))
+    for node in forward_nodes:  # ... an intermediate its bytes and a store: ties go to inputs
+        flow.add_edge((node.out, "in"), (node.out, "out"), capacity=nbytes(node.out) + 1)
     for v in primals:
         flow.add_edge("source", (v, "in"))  # no capacity: infinite
     for node in forward_nodes:

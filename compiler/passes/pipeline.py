@@ -15,6 +15,7 @@ from ..ir.graph import Graph
 from ..ir.verify import VerifyError, verify
 from .cleanup import cse, dce
 from .fusion import fuse
+from .partition import Split, partition
 from .simplification import simplify
 
 
@@ -27,7 +28,7 @@ class Pass:
 PASSES = {p.name: p for p in (Pass("cse", cse), Pass("dce", dce), Pass("simplify", simplify),
                               Pass("fuse", fuse))}
 
-# What `--stage optimized` shows. Issue 4 adds simplification, autodiff and fusion.
+# What `--stage optimized` shows.
 OPTIMIZE = ("simplify", "cse", "dce")
 # What `--stage fused` shows: the optimized graph with its ops grouped into kernels.
 FUSE = ("fuse",)
@@ -47,3 +48,11 @@ def run_pipeline(graph: Graph, names=OPTIMIZE, observe=None) -> Graph:
         if observe is not None:
             observe(name, graph, elapsed)
     return graph
+
+
+def training_graphs(joint: Graph, n_primals: int, n_outputs: int, observe=None) -> Split:
+    """The graphs a call that needs gradients runs: the (optimized) joint
+    graph split by the min cut (partition.py), each half then fused."""
+    split = partition(joint, n_primals, n_outputs)
+    return Split(run_pipeline(split.forward, FUSE, observe), run_pipeline(split.backward, FUSE, observe),
+                 split.n_saved)

@@ -20,7 +20,7 @@ from compiler.interpreter import interpret
 from compiler.ir import Graph
 from compiler.passes import run_pipeline
 from compiler.passes.autodiff import backward_graph
-from compiler.passes.partition import partition
+from compiler.passes.pipeline import training_graphs
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import FREED_MESSAGE, Node, SavedTensor, node_class
@@ -34,8 +34,8 @@ DOUBLE_BACKWARD = ("backward(create_graph=True) through a compiled function: its
 @dataclass
 class BackwardPlan:
     joint: Graph
-    forward: Graph  # graph inputs -> graph outputs + saved values
-    backward: Graph  # saved values + cotangents -> gradients of `wrt`
+    forward: Graph  # graph inputs -> graph outputs + saved values (fused)
+    backward: Graph  # saved values + cotangents -> gradients of `wrt` (fused)
     differentiate: list[int]  # graph outputs that get the grad_fn
     wrt: list[int]  # graph inputs that receive gradients
     n_outputs: int
@@ -50,7 +50,7 @@ def plan_backward(graph: Graph, trace, differentiate: list[int]) -> BackwardPlan
     sources = {i: trace.leaf_versions.get(tracers[i], []) for i in wrt}
     joint = run_pipeline(backward_graph(graph, wrt, f"{graph.name}_joint", sources=sources,
                                         through=trace.recorded, differentiate=differentiate))
-    split = partition(joint, len(graph.inputs), len(graph.outputs))
+    split = training_graphs(joint, len(graph.inputs), len(graph.outputs))
     position = {v: i for i, v in enumerate(split.forward.inputs)}
     saved = split.forward.outputs[len(graph.outputs):]
     saved_inputs = {j: position[v] for j, v in enumerate(saved) if v in position}

@@ -20,6 +20,7 @@ import numpy as np
 from compiler.interpreter import interpret
 from compiler.ir import Graph
 from compiler.passes import run_pipeline
+from compiler.passes.pipeline import FUSE
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
@@ -243,13 +244,16 @@ class CompiledFunction:
             start = time.perf_counter()
             plan = plan_backward(graph, trace, differentiate)
             stages.update(joint=plan.joint, forward=plan.forward, backward=plan.backward)
-            timings["joint"] = time.perf_counter() - start
+            timings["joint+forward+backward"] = time.perf_counter() - start
             runs = plan.forward
         else:
             start = time.perf_counter()
             plan = None
-            stages["optimized"] = runs = run_pipeline(graph)
+            stages["optimized"] = run_pipeline(graph)
             timings["optimized"] = time.perf_counter() - start
+            start = time.perf_counter()
+            stages["fused"] = runs = run_pipeline(stages["optimized"], FUSE)
+            timings["fused"] = time.perf_counter() - start
         grad_guards = [(owners[leaf], grad_state(leaf._leaf[0])) for leaf in trace.grad_inputs]
         grad_names = [f"{leaf._leaf[1]}.grad" for leaf in trace.grad_inputs]
         return Variant(Lowered(stages, timings), runs, self._sources(trace, tracers, owners), spec,

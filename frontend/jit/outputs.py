@@ -31,6 +31,9 @@ def flatten(result, trace: Trace, input_index: dict, outputs: list, names: list,
         if id(result) in input_index:  # the caller's own tensor (perhaps updated in place)
             return Leaf("input", input_index[id(result)])
         tracer = trace.lift(result)
+        for i, seen in enumerate(tracers):
+            if seen is tracer:  # the same tensor returned twice is one tensor, as in eager
+                return Leaf("out", i)
         outputs.append(tracer._current())
         names.append(path)
         tracers.append(tracer)
