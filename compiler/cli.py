@@ -13,6 +13,7 @@ import traceback
 
 from . import dtypes
 from .ir import parse_aval, to_dot
+from .passes import plan_memory
 from .passes.fusion import kernel_summary
 
 # joint/forward/backward: the calls that need gradients (the optimized joint
@@ -118,7 +119,8 @@ def run_ir(args) -> str:
             parts.append(to_dot(graph))
         else:
             header = f"// ---- {stage} ({lowered.timings.get(stage, 0.0) * 1e3:.2f} ms) ----\n"
-            summary = f"// {kernel_summary(graph)}\n" if stage in ("fused", "forward", "backward") else ""
+            summary = f"// {kernel_summary(graph)}\n// {plan_memory(graph).summary()}\n" \
+                if stage in ("fused", "forward", "backward") else ""
             parts.append((header if len(stages) > 1 else "") + summary + str(graph))
     return "\n".join(parts)
 

@@ -348,3 +348,25 @@ def test_grad_variant_lowers_to_joint_forward_and_backward_stages():
     assert [v.name for v in backward.inputs[-2:]] == ["out.0.grad", "out.3.grad"]
     assert backward.output_names == ["grad.w"]
     assert [v.name for v in stages["joint"].inputs] == ["x", "w", "out.0.grad", "out.3.grad"]
+
+
+def seed_chain(x):
+    y = x + 2
+    z = y * y * 3
+    return z.mean()
+
+
+def test_seed_chain_runs_as_one_kernel_forward_and_one_backward():
+    """The tutorial's chain, compiled with gradients: the forward that runs
+    is one kernel (the mean included) and so is the backward, because the
+    min cut saves the input x and the backward recomputes y from it."""
+    compiled = torch.compile(seed_chain, fullgraph=True)
+    (x,), (ex,) = twins([(4, 5)], wrt=(0,))
+    out = compiled(x)
+    out.backward()
+    seed_chain(ex).backward()
+    assert_close(x.grad, ex.grad)
+    variant = next(iter(compiled.cache.values()))
+    for graph in (variant.plan.forward, variant.plan.backward):
+        assert [node.op for node in graph.nodes] == ["kernel"], graph
+    assert variant.plan.forward.output_names == ["out", "saved.x"]

@@ -129,9 +129,10 @@ def test_fused_stage_prints_kernels_and_computes_what_the_optimized_graph_does(c
     args = ["--arg", "x=f32[8,784]"] + (["--arg", "y=i64[8]"] if func == "loss" else [])
     code, out, err = run(capsys, "ir", f"{MLP}:{func}", *args, "--stage", "fused")
     assert (code, err) == (0, "")
-    assert out.startswith(f"// {FUSED_MLP[func]}\ngraph {func}(")
+    assert out.startswith(f"// {FUSED_MLP[func]}\n// memory: peak ")
+    assert f"\ngraph {func}(" in out
     fused = verify(parse(out))
-    assert str(fused) == out and fused.notes == [FUSED_MLP[func]]
+    assert str(fused) == out and fused.notes[0] == FUSED_MLP[func] and fused.notes[1].startswith("memory: peak")
     kernels = [n for n in fused.nodes if n.op == "kernel"]
     assert all(n.op != "matmul" for k in kernels for n in k.attrs["body"].nodes)
     assert f"\nkernel k{len(kernels) - 1}(%in0: " in out
