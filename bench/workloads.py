@@ -86,17 +86,21 @@ def logistic_regression_step():
         w0 = rng.standard_normal((5, 3)).astype(np.float32)
         b0 = rng.standard_normal(3).astype(np.float32)
 
-        def with_lib(lib):
+        def with_lib(lib, compile_step=False):
             w = lib.tensor(w0, requires_grad=True)
             b = lib.tensor(b0, requires_grad=True)
             xt, yt = lib.tensor(x), lib.tensor(y)
 
-            def step():
+            def train(xt, yt):  # the whole step: forward, backward, .grad updates
                 w.grad = None
                 b.grad = None
                 z = lib.matmul(xt, w) + b
                 loss = lib.nn.functional.binary_cross_entropy_with_logits(z, yt)
                 loss.backward()
+            run = lib.compile(train, fullgraph=True) if compile_step else train
+
+            def step():
+                run(xt, yt)
                 return np.concatenate([w.grad.numpy().ravel(), b.grad.numpy().ravel()])
             return step
 
@@ -106,7 +110,8 @@ def logistic_regression_step():
             dz = (s - y) / z.size
             return np.concatenate([(x.T @ dz).ravel(), dz.sum(0).ravel()])
 
-        modes = {"numpy": numpy_step, "ours-eager": with_lib(frontend)}
+        modes = {"numpy": numpy_step, "ours-eager": with_lib(frontend),
+                 "ours-compiled": with_lib(frontend, compile_step=True)}
         torch = _optional_torch()
         if torch is not None:
             modes["torch-eager"] = with_lib(torch)
