@@ -15,7 +15,6 @@ import re
 import warnings
 from typing import NamedTuple
 
-import numpy as np
 import pytest
 
 import frontend as torch
