@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from ..tensor import Tensor
 from .trace_state import GraphBreak
 from .tracer import Trace
