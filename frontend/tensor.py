@@ -159,10 +159,7 @@ class Tensor(TensorOps):
             out._version_counter, out._base = src._version_counter, src._base if src._base is not None else src
             out._view_fn = _ViewReplay(src._view_fn, op, attrs)
             out._view_version = src._version_counter.value
-        if prim.rules and is_grad_enabled() and out_aval.dtype.is_floating_point:
-            needs = tuple(t._requires_grad_now() for t in inputs)
-            if any(needs):
-                _record(prim, attrs, inputs, needs, out)
+        record_if_needed(prim, attrs, inputs, out)
         return out
 
     @property
@@ -288,12 +285,11 @@ class Tensor(TensorOps):
         if grad is None:
             return
         if self._grad is None:
-            self._grad = grad if create_graph else Tensor._wrap(np.array(grad._data, dtype=self._dtype.np))
+            self._grad = grad if create_graph else grad.to(self.dtype)._snapshot()
         elif create_graph or self._grad.requires_grad:
             self._grad = self._grad + grad
-        else:
-            np.add(self._grad._data, grad._data, out=self._grad._data, casting="unsafe")
-            self._grad._version_counter.value += 1
+        else:  # in place: the same .grad tensor, one more version (a tracer rebinds its value)
+            self._grad._store(self._grad + grad)
 
     def register_hook(self, hook):
         if not self.requires_grad:
@@ -453,6 +449,17 @@ class Tensor(TensorOps):
         return out
 
     # In-place ops and __setitem__ live in inplace.py; they attach below.
+
+
+def record_if_needed(prim, attrs, inputs, out) -> bool:
+    """Give `out` its grad_fn if gradients are recorded and an input needs
+    one (eager tensors and tracers alike); whether it did."""
+    if not (prim.rules and is_grad_enabled() and out.dtype.is_floating_point):
+        return False
+    needs = tuple(t._requires_grad_now() for t in inputs)
+    if any(needs):
+        _record(prim, attrs, inputs, needs, out)
+    return any(needs)
 
 
 def _record(prim, attrs, inputs, needs, out):

@@ -54,10 +54,11 @@ def partition(joint: Graph, n_primals: int, n_outputs: int) -> Split:
     return Split(forward, backward, len(saved))
 
 
-def _ancestors(graph: Graph, values) -> set[Node]:
+def _ancestors(graph: Graph, values, stop=()) -> set[Node]:
+    """The nodes `values` are computed from, not looking past `stop`."""
     live, nodes = set(values), set()
     for node in reversed(graph.nodes):
-        if node.out in live:
+        if node.out in live and node.out not in stop:
             nodes.add(node)
             live.update(node.inputs)
     return nodes
@@ -81,11 +82,7 @@ def _min_cut(primals, forward_nodes, backward_nodes, gradients) -> list[Value]:
         for v in node.inputs:
             flow.add_edge((v, "out"), (node.out, "in"))
     forward_values = set(candidates)
-    for node in backward_nodes:
-        for v in node.inputs:
-            if v in forward_values:
-                flow.add_edge((v, "out"), "sink")
-    for v in gradients:
+    for v in [v for node in backward_nodes for v in node.inputs] + list(gradients):
         if v in forward_values:
             flow.add_edge((v, "out"), "sink")
     _, (reachable, _) = nx.minimum_cut(flow, "source", "sink")
@@ -115,12 +112,7 @@ def _backward_graph(joint, n_primals, n_outputs, saved) -> Graph:
     for v in joint.inputs[n_primals:]:
         new[v] = backward.add_input(v.name, v.aval)
     grads = joint.outputs[n_outputs:]
-    live = set(grads)
-    needed = set()
-    for node in reversed(joint.nodes):
-        if node.out in live and node.out not in new:
-            needed.add(node)
-            live.update(node.inputs)
+    needed = _ancestors(joint, grads, stop=new)
     for node in joint.nodes:
         if node in needed:
             missing = [v for v in node.inputs if v not in new]

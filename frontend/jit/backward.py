@@ -22,8 +22,9 @@ from compiler.passes import run_pipeline
 from compiler.passes.autodiff import backward_graph
 from compiler.passes.pipeline import training_graphs
 
+from ..autograd.engine import _edge
 from ..autograd.grad_mode import is_grad_enabled
-from ..autograd.node import FREED_MESSAGE, Node, SavedTensor, node_class
+from ..autograd.node import FREED_MESSAGE, Node, PrimNode, SavedTensor, node_class
 from ..tensor import Tensor
 
 DOUBLE_BACKWARD = ("backward(create_graph=True) through a compiled function: its backward graph runs "
@@ -57,11 +58,6 @@ def plan_backward(graph: Graph, trace, differentiate: list[int]) -> BackwardPlan
     return BackwardPlan(joint, split.forward, split.backward, differentiate, wrt, len(graph.outputs), saved_inputs)
 
 
-def _contiguous(array, dtype) -> np.ndarray:
-    array = np.asarray(array, dtype=dtype)  # (np.ascontiguousarray would make a 0-d array 1-d)
-    return array if array.flags.c_contiguous else array.copy()
-
-
 class CompiledBackward(Node):
     """The grad_fn of a compiled call's outputs; see the module docstring."""
 
@@ -80,7 +76,7 @@ class CompiledBackward(Node):
             aval = self.plan.forward.outputs[k].aval
             g = grads[nr] if nr < len(grads) else None
             cotangents.append(np.zeros(aval.shape, aval.dtype.np) if g is None
-                              else _contiguous(g._data, aval.dtype.np))
+                              else np.asarray(g._data, aval.dtype.np))
         return [Tensor._wrap(r) for r in interpret(self.plan.backward, arrays + cotangents)]
 
     def release(self):
@@ -95,7 +91,6 @@ def attach(plan: BackwardPlan, results, outputs: list[Tensor], inputs: list[Tens
     """Give `outputs` (graph outputs, as tensors) one grad_fn for this run;
     `results` are the forward graph's arrays and `inputs` the graph inputs'
     tensors (None where the input is not a tensor of the caller's)."""
-    from ..autograd.engine import _edge
     by_array = {id(t._data): t for t in outputs}
     saved = []
     for j, array in enumerate(results[plan.n_outputs:]):
@@ -120,7 +115,7 @@ def history_freed(grad_fn) -> bool:
         if node is None or id(node) in seen:
             continue
         seen.add(id(node))
-        for value in getattr(node, "saved", {}).values():
+        for value in node.saved.values() if isinstance(node, PrimNode) else ():
             if any(s._freed for s in (value if isinstance(value, list) else [value])):
                 return True
         stack.extend(n for n, _ in node.next_functions)

@@ -27,7 +27,8 @@ from ..tensor import Tensor
 from . import dump, effects
 from .backward import BackwardPlan, attach, freed_node, history_freed, plan_backward
 from .check import CHECKED_CALLS, checked_call
-from .guards import arg_roots, grad_state, show_grad_state, describe_change, discover_roots, path_name, read_call, swap_in
+from .guards import (arg_roots, describe_change, discover_roots, grad_state, path_name, read_call,
+                     show_grad_state, swap_in)
 from .outputs import flatten, rebuild
 from .trace_state import GraphBreak, is_tracing
 from .tracer import Trace

@@ -22,7 +22,7 @@ from compiler.ir import Graph, Value, format_aval
 from compiler.ops import REGISTRY, Aval
 
 from ..autograd.grad_mode import is_grad_enabled, no_grad
-from ..tensor import Size, Tensor, _record, _Version, _ViewReplay
+from ..tensor import Size, Tensor, _Version, _ViewReplay, record_if_needed
 from .trace_state import ACTIVE, GraphBreak, user_location
 
 GRADIENTS_INSIDE = ("a tensor created inside a compiled function requires grad: leaves must come from "
@@ -98,21 +98,15 @@ class Tracer(Tensor):
             self._trace.load_grad(self)
 
     def _accumulate_grad(self, grad, create_graph):
-        """Eager's accumulation, functionally: a first gradient becomes a new
-        tensor, later ones add in place (a new value, one more version)."""
-        if grad is None:
-            return
-        if self._outside is not None:
-            raise GraphBreak(f"backward() inside the compiled function reaches {self._outside}, which was "
-                             "computed outside it with gradients: its gradient would flow on outside the graph")
-        self._load_grad()
-        if self._grad is None:
-            self._grad = grad if create_graph else Tracer(self._trace, grad.to(self.dtype)._current())
-        elif create_graph or self._grad.requires_grad:
-            self._grad = self._grad + grad
-        else:
-            with no_grad():
-                self._grad.add_(grad)
+        """Eager's accumulation (functional through `_snapshot` and `_store`),
+        after the leaf's `.grad` has entered the graph."""
+        if grad is not None:
+            if self._outside is not None:
+                raise GraphBreak(f"backward() inside the compiled function reaches {self._outside}, which was "
+                                 "computed outside it with gradients: its gradient would flow on outside the "
+                                 "graph")
+            self._load_grad()
+        super()._accumulate_grad(grad, create_graph)
 
     def _is_writable(self):
         if self._outside is not None and is_grad_enabled():
@@ -302,13 +296,11 @@ class Trace:
             out._version_counter, out._base = src._version_counter, src._base if src._base is not None else src
             out._view_fn = _ViewReplay(src._view_fn, op, attrs)
             out._sym_version = src._version_counter.value
-        if prim.rules and is_grad_enabled() and out.dtype.is_floating_point:
-            needs = tuple(t._requires_grad_now() for t in tracers)
-            if any(t._requires_grad and t._grad_fn is None and not t._is_input for t in tracers):
-                raise GraphBreak(GRADIENTS_INSIDE)
-            if any(needs):  # eager's autograd records on tracers too: backward() inside traces the rules
-                _record(prim, attrs, tracers, needs, out)
-                self.recorded.add(out._sym)
+        if prim.rules and is_grad_enabled() and any(t._requires_grad and t._grad_fn is None and not t._is_input
+                                                     for t in tracers):
+            raise GraphBreak(GRADIENTS_INSIDE)
+        if record_if_needed(prim, attrs, tracers, out):  # as eager: backward() inside traces the rules
+            self.recorded.add(out._sym)
         return out
 
     def emit(self, op, tracers, attrs) -> Tracer:
