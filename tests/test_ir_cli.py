@@ -335,7 +335,7 @@ def test_dump_writes_each_stage_of_each_variant(dump_dir):
             assert text == str(variant.lowered.stages[stage])
             assert parse(text) == variant.lowered.stages[stage]
         timings = (dump_dir / f"dumped_step.{n}.timings.txt").read_text().splitlines()
-        assert [line.split()[0] for line in timings] == ["traced", "optimized", "fused"]
+        assert [line.split()[0] for line in timings] == ["traced", "optimized", "fused", "llvm"]
         assert all(line.endswith(" ms") for line in timings)
     second = (dump_dir / "dumped_step.2.00-traced.ir").read_text()
     assert second.startswith("// dumped_step variant 2: x.shape[0] 4 -> 6\ngraph dumped_step(%x: f32[6,3])")

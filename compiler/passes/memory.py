@@ -79,13 +79,16 @@ class MemoryPlan:
         return self
 
 
-def plan_memory(graph: Graph, alignment: int = 64, reuse: bool = True) -> MemoryPlan:
+def plan_memory(graph: Graph, alignment: int = 64, reuse: bool = True, views=None) -> MemoryPlan:
     """Plan the buffers of `graph` run in node order; `reuse=False` gives
-    every intermediate its own bytes (to rule the planner out when debugging)."""
+    every intermediate its own bytes (to rule the planner out when debugging).
+    `views` maps values that are views of another value's buffer (the LLVM
+    backend's reshapes and permutes) to that value: they get no bytes, and
+    reading one keeps its base alive."""
     if alignment < 1 or alignment & (alignment - 1):
         raise ValueError(f"plan_memory: alignment must be a power of two, got {alignment}")
     outputs = {v: value_bytes(v) for v in graph.outputs if v.node is not None}
-    lifetimes = live_ranges(graph)
+    lifetimes = live_ranges(graph, views or {})
     sizes = {v: value_bytes(v) for v in lifetimes if v not in outputs}
     offsets = assign_offsets(sizes, lifetimes, alignment, reuse)
     slots = {v: Slot(offsets[v], sizes[v], *lifetimes[v]) for v in sizes}
@@ -105,14 +108,21 @@ def align_up(size: int, alignment: int) -> int:
     return -(-size // alignment) * alignment
 
 
-def live_ranges(graph: Graph) -> dict[Value, tuple[int, int]]:
-    """(writing step, last reading step) of every node result, in schedule order."""
+def live_ranges(graph: Graph, views=None) -> dict[Value, tuple[int, int]]:
+    """(writing step, last reading step) of every node result that owns a
+    buffer, in schedule order; a read of a view is a read of its base."""
+    views = views or {}
     ranges: dict[Value, tuple[int, int]] = {}
     for step, node in enumerate(graph.nodes):
         for v in node.inputs:
+            v = views.get(v, v)
             if v in ranges:
                 ranges[v] = (ranges[v][0], step)
-        ranges[node.out] = (step, step)
+        if node.out not in views:
+            ranges[node.out] = (step, step)
+    for v in graph.outputs:  # a view returned as an output keeps its base to the end
+        if v in views and views[v] in ranges:
+            ranges[views[v]] = (ranges[views[v]][0], len(graph.nodes))
     return ranges
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.interpreter import interpret
 from compiler.ir import Graph
 from compiler.passes import run_pipeline
 from compiler.passes.autodiff import backward_graph
@@ -26,6 +25,7 @@ from ..autograd.engine import _edge
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.node import FREED_MESSAGE, Node, PrimNode, SavedTensor, node_class
 from ..tensor import Tensor
+from .runner import runner
 
 DOUBLE_BACKWARD = ("backward(create_graph=True) through a compiled function: its backward graph runs "
                    "natively and records no history; call the function uncompiled (`f.fn`) for "
@@ -41,11 +41,12 @@ class BackwardPlan:
     wrt: list[int]  # graph inputs that receive gradients
     n_outputs: int
     saved_inputs: dict[int, int]  # saved value number -> graph input it is
+    run_backward: object = None  # the backward graph as a callable on arrays (runner.py)
 
 
-def plan_backward(graph: Graph, trace, differentiate: list[int]) -> BackwardPlan:
+def plan_backward(graph: Graph, trace, differentiate: list[int], backend: str) -> BackwardPlan:
     """Differentiate the traced `graph` at `differentiate` with respect to
-    every input whose tensor requires grad."""
+    every input whose tensor requires grad; the backward runs on `backend`."""
     tracers = [trace.input_tracers.get(v) for v in graph.inputs]
     wrt = [i for i, t in enumerate(tracers) if t is not None and t.requires_grad]
     sources = {i: trace.leaf_versions.get(tracers[i], []) for i in wrt}
@@ -55,7 +56,8 @@ def plan_backward(graph: Graph, trace, differentiate: list[int]) -> BackwardPlan
     position = {v: i for i, v in enumerate(split.forward.inputs)}
     saved = split.forward.outputs[len(graph.outputs):]
     saved_inputs = {j: position[v] for j, v in enumerate(saved) if v in position}
-    return BackwardPlan(joint, split.forward, split.backward, differentiate, wrt, len(graph.outputs), saved_inputs)
+    return BackwardPlan(joint, split.forward, split.backward, differentiate, wrt, len(graph.outputs), saved_inputs,
+                        runner(split.backward, backend))
 
 
 class CompiledBackward(Node):
@@ -77,7 +79,7 @@ class CompiledBackward(Node):
             g = grads[nr] if nr < len(grads) else None
             cotangents.append(np.zeros(aval.shape, aval.dtype.np) if g is None
                               else np.asarray(g._data, aval.dtype.np))
-        return [Tensor._wrap(r) for r in interpret(self.plan.backward, arrays + cotangents)]
+        return [Tensor._wrap(r) for r in self.plan.run_backward(arrays + cotangents)]
 
     def release(self):
         self.saved = None

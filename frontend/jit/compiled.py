@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from compiler.interpreter import interpret
 from compiler.ir import Graph
 from compiler.passes import run_pipeline
 from compiler.passes.pipeline import FUSE
@@ -30,6 +29,7 @@ from .check import CHECKED_CALLS, checked_call
 from .guards import (arg_roots, describe_change, discover_roots, grad_state, path_name, read_call,
                      show_grad_state, swap_in)
 from .outputs import flatten, rebuild
+from .runner import runner
 from .trace_state import GraphBreak, is_tracing
 from .tracer import Trace
 
@@ -69,12 +69,13 @@ class Variant:
     freed: list  # outputs whose history a backward() inside already freed
     grad_guards: list  # (leaf source, grad_state) for leaves whose .grad the trace touched
     grad_names: list  # their names, for recompile reasons
+    run_graph: object  # `graph` as a callable on arrays: native code, or the interpreter (runner.py)
     entries: list = field(default_factory=list)
     checks_left: int = CHECKED_CALLS
 
     def run(self, tensors, roots):
         inputs = [_tensor_of(source, tensors) for source in self.sources]
-        results = interpret(self.graph, [t if isinstance(t, np.ndarray) else t._data for t in inputs])
+        results = self.run_graph([t if isinstance(t, np.ndarray) else t._data for t in inputs])
         outputs = [Tensor._wrap(r) for r in results[:self.n_outputs]]
         if self.plan is not None:
             attach(self.plan, results, outputs, inputs)
@@ -243,7 +244,7 @@ class CompiledFunction:
         differentiate, freed = _needing_gradients(out_tracers)
         if differentiate:
             start = time.perf_counter()
-            plan = plan_backward(graph, trace, differentiate)
+            plan = plan_backward(graph, trace, differentiate, self.backend)
             stages.update(joint=plan.joint, forward=plan.forward, backward=plan.backward)
             timings["joint+forward+backward"] = time.perf_counter() - start
             runs = plan.forward
@@ -255,10 +256,13 @@ class CompiledFunction:
             start = time.perf_counter()
             stages["fused"] = runs = run_pipeline(stages["optimized"], FUSE)
             timings["fused"] = time.perf_counter() - start
+        start = time.perf_counter()
+        run = runner(runs, self.backend)
+        timings[self.backend] = time.perf_counter() - start
         grad_guards = [(owners[leaf], grad_state(leaf._leaf[0])) for leaf in trace.grad_inputs]
         grad_names = [f"{leaf._leaf[1]}.grad" for leaf in trace.grad_inputs]
         return Variant(Lowered(stages, timings), runs, self._sources(trace, tracers, owners), spec,
-                       len(out_tracers), writebacks, stores, grad_updates, plan, freed, grad_guards, grad_names)
+                       len(out_tracers), writebacks, stores, grad_updates, plan, freed, grad_guards, grad_names, run)
 
     @staticmethod
     def _sources(trace, tracers, owners):

@@ -1,0 +1,293 @@
+"""One fused kernel as one loop nest (the contract is in ir/kernel.py).
+
+The loops run over the kernel's output shape (its dims of size > 1, row
+major, so the innermost loop walks contiguous memory and LLVM vectorizes
+it); a kernel with a reduction adds inner loops over the reduced dims,
+accumulating in a register, then computes the epilogue once per output
+element. Every body value is evaluated at a *projection*: for each of its
+dims, the loop whose index it takes (or none: a size-1 dim). Broadcasting,
+`expand` and size-1 reshapes only change projections, and an input is read
+at `sum(stride * index)` of its layout, so broadcasting and strided views
+cost no code. Adjacent loops are merged when every access stays affine, so
+a [256, 3] kernel over contiguous data is one loop of 768.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import llvmlite.ir as ir
+
+from .. import dtypes
+from ..ops.registry import Group
+from . import scalar_ops, types
+from .loops import I64, const, loop_nest
+
+REDUCTIONS = ("sum", "amax", "amin", "argmax", "argmin")
+
+
+@dataclass
+class Loops:
+    """The loop dims of one kernel: sizes, and which are reduction loops."""
+
+    sizes: list[int]
+    inner: list[bool]
+
+
+def _broadcast(proj, shape, to_shape):
+    """The projection of an operand of `shape` broadcast (right-aligned) to `to_shape`."""
+    lead = len(to_shape) - len(shape)
+    return tuple(None if n == 1 else proj[lead + d] for d, n in enumerate(shape))
+
+
+def _unit_reshape(proj, shape, out_shape):
+    """The projection of a reshape's input when the reshape only adds or drops size-1 dims."""
+    it = iter([p for p, n in zip(proj, out_shape) if n != 1])
+    return tuple(None if n == 1 else next(it) for n in shape)
+
+
+class KernelEmitter:
+    """Emits `body` as an LLVM function `void name(ptr out, ptr in0, ...)`
+    reading input i through `in_strides[i]` and writing through `out_strides`."""
+
+    def __init__(self, module: ir.Module, name: str, body, in_strides, out_strides):
+        self.body, self.in_strides, self.out_strides = body, list(in_strides), tuple(out_strides)
+        reductions = [n for n in body.nodes if n.prim.group is Group.REDUCE]
+        if len(reductions) > 1:
+            raise NotImplementedError(f"kernel {name}: {len(reductions)} reductions; the fusion pass allows one")
+        self.reduction = reductions[0] if reductions else None
+        out_shape = body.outputs[0].shape
+        self.loops = Loops([n for n in out_shape if n != 1], [False] * sum(n != 1 for n in out_shape))
+        self.out_proj = self._leading_projection(out_shape)
+        if self.reduction is not None:
+            self._add_reduction_loops()
+        fn_type = ir.FunctionType(ir.VoidType(), [types.PTR] * (1 + len(body.inputs)))
+        self.fn = ir.Function(module, fn_type, name)
+        self.fn.linkage = "internal"
+        for arg in self.fn.args:
+            arg.add_attribute("noalias")
+        self.accesses = self._collect_accesses()
+
+    def _leading_projection(self, shape):
+        it = iter(range(len(self.loops.sizes)))
+        return tuple(None if n == 1 else next(it) for n in shape)
+
+    def _add_reduction_loops(self):
+        node = self.reduction
+        (source,) = node.inputs
+        axes = set(node.attrs["axes"]) if source.shape else set()
+        kept = [a for a in range(len(source.shape)) if a not in axes]
+        r_shape = node.out.shape
+        # The reduction's result dims (keepdim or not) in terms of the kept axes.
+        r_dims = kept if not node.attrs["keepdim"] else list(range(len(source.shape)))
+        r_proj = _unit_reshape(self.out_proj, r_shape, self.body.outputs[0].shape) \
+            if r_shape != self.body.outputs[0].shape else self.out_proj
+        by_axis = {a: p for a, p in zip(r_dims, r_proj) if a not in axes}
+        source_proj = []
+        for a, n in enumerate(source.shape):
+            if a in axes:
+                if n == 1:
+                    source_proj.append(None)
+                else:
+                    source_proj.append(len(self.loops.sizes))
+                    self.loops.sizes.append(n)
+                    self.loops.inner.append(True)
+            else:
+                source_proj.append(by_axis.get(a))
+        self.r_proj, self.source_proj = tuple(r_proj), tuple(source_proj)
+
+    # ---- which addresses the kernel touches, as strides over its loops --------
+    def _collect_accesses(self):
+        """(input position, per-loop strides) of every input read, found by
+        walking projections as `evaluate` will; used to merge loops."""
+        accesses, seen = set(), set()
+
+        def walk(value, proj):
+            if (value, proj) in seen:
+                return
+            seen.add((value, proj))
+            if value.node is None:
+                i = self.body.inputs.index(value)
+                strides = [0] * len(self.loops.sizes)
+                for p, s in zip(proj, self.in_strides[i]):
+                    if p is not None:
+                        strides[p] += s
+                accesses.add((i, tuple(strides)))
+                return
+            for operand, operand_proj in self._operand_projections(value.node, proj):
+                walk(operand, operand_proj)
+
+        walk(self.body.outputs[0], self.out_proj)
+        return accesses
+
+    def _operand_projections(self, node, proj):
+        if node.op == "full":
+            return []
+        if node is self.reduction:
+            return [(node.inputs[0], self.source_proj)]
+        if node.op == "reshape":
+            return [(node.inputs[0], _unit_reshape(proj, node.inputs[0].shape, node.out.shape))]
+        return [(v, _broadcast(proj, v.shape, node.out.shape)) for v in node.inputs]
+
+    # ---- emission ---------------------------------------------------------------
+    def emit(self) -> ir.Function:
+        b = ir.IRBuilder(self.fn.append_basic_block("entry"))
+        out, *inputs = self.fn.args
+        self.inputs = inputs
+        merged = self._merged_loops()
+        outer = [g for g in merged if not self.loops.inner[g[0]]]
+        inner = [g for g in merged if self.loops.inner[g[0]]]
+        with loop_nest(b, [self._extent(g) for g in outer], "o") as outer_index:
+            index = self._spread(outer, outer_index)
+            if self.reduction is not None:
+                self.reduced = self._reduce(b, inner, index)
+            value = self._evaluate(b, self.body.outputs[0], self.out_proj, index, {})
+            out_strides = [0] * len(self.loops.sizes)
+            for p, s in zip(self.out_proj, self.out_strides):
+                if p is not None:
+                    out_strides[p] += s
+            dtype = self.body.outputs[0].dtype
+            types.store(b, value, types.element_pointer(b, out, dtype, _offset(b, out_strides, index)), dtype)
+        b.ret_void()
+        return self.fn
+
+    def _extent(self, group):
+        n = 1
+        for d in group:
+            n *= self.loops.sizes[d]
+        return n
+
+    def _spread(self, groups, indices):
+        """Loop indices for each original loop dim, from the merged loops'
+        indices: a merged loop's index times the inner dim's size-stride
+        gives the same address, so each group's index stands for its last
+        dim and its other dims read as 0."""
+        index = {}
+        for group, i in zip(groups, indices):
+            for d in group[:-1]:
+                index[d] = const(0)
+            index[group[-1]] = i
+        return index
+
+    def _merged_loops(self):
+        """Groups of adjacent loop dims (same kind) that can run as one loop:
+        for every access (output included), stride[d] == stride[d+1] * size[d+1]."""
+        out_strides = [0] * len(self.loops.sizes)
+        for p, s in zip(self.out_proj, self.out_strides):
+            if p is not None:
+                out_strides[p] += s
+        all_strides = [s for _, s in self.accesses] + [tuple(out_strides)]
+        groups = []
+        for d, n in enumerate(self.loops.sizes):
+            if groups and self.loops.inner[groups[-1][-1]] == self.loops.inner[d] and \
+                    all(s[groups[-1][-1]] == s[d] * n for s in all_strides):
+                groups[-1].append(d)
+            else:
+                groups.append([d])
+        return groups
+
+    def _reduce(self, b: ir.IRBuilder, inner, outer_index):
+        node = self.reduction
+        source_dtype, out_dtype = node.inputs[0].dtype, node.out.dtype
+        acc_type = types.register(out_dtype if node.op == "sum" else source_dtype)
+        with b.goto_entry_block():
+            acc = b.alloca(acc_type, name="acc")
+            best_index = b.alloca(I64, name="best_index")
+        b.store(_reduction_init(node.op, out_dtype if node.op == "sum" else source_dtype), acc)
+        b.store(const(0), best_index)
+        with loop_nest(b, [self._extent(g) for g in inner], "r") as inner_index:
+            index = dict(outer_index)
+            index.update(self._spread(inner, inner_index))
+            value = self._evaluate(b, node.inputs[0], self.source_proj, index, {})
+            current = b.load(acc, typ=acc_type)
+            if node.op == "sum":
+                value = types.convert(b, value, source_dtype, out_dtype)
+                b.store(_add(b, current, value), acc)
+            elif node.op in ("amax", "amin"):
+                b.store(_extremum(b, node.op, current, value), acc)
+            else:
+                take = _arg_better(b, node.op, value, current)
+                b.store(b.select(take, value, current), acc)
+                position = inner_index[0] if inner_index else const(0)
+                b.store(b.select(take, position, b.load(best_index, typ=I64)), best_index)
+        if node.op.startswith("arg"):
+            return b.load(best_index, typ=I64)
+        return b.load(acc, typ=acc_type)
+
+    def _evaluate(self, b, value, proj, index, memo):
+        key = (value, proj)
+        if key in memo:
+            return memo[key]
+        node = value.node
+        if node is None:
+            i = self.body.inputs.index(value)
+            strides = [0] * len(self.loops.sizes)
+            for p, s in zip(proj, self.in_strides[i]):
+                if p is not None:
+                    strides[p] += s
+            result = types.load(b, types.element_pointer(b, self.inputs[i], value.dtype,
+                                                         _offset(b, strides, index)), value.dtype)
+        elif node is self.reduction:
+            result = self.reduced
+        elif node.op == "full":
+            result = types.constant(value.dtype, node.attrs["value"])
+        elif node.op in ("expand", "reshape"):
+            ((operand, operand_proj),) = self._operand_projections(node, proj)
+            result = self._evaluate(b, operand, operand_proj, index, memo)
+        else:
+            operands = [self._evaluate(b, v, p, index, memo) for v, p in self._operand_projections(node, proj)]
+            result = scalar_ops.emit(b, node.op, node.attrs, operands, [v.aval for v in node.inputs],
+                                     node.out.aval)
+        memo[key] = result
+        return result
+
+
+def _offset(b: ir.IRBuilder, strides, index):
+    total = None
+    for d, s in enumerate(strides):
+        if s == 0 or d not in index:
+            continue
+        term = index[d] if s == 1 else b.mul(index[d], const(s), flags=("nsw",))
+        total = term if total is None else b.add(total, term, flags=("nsw",))
+    return total if total is not None else const(0)
+
+
+def _reduction_init(op: str, dtype: dtypes.DType):
+    if op == "sum":
+        return types.constant(dtype, 0)
+    low = op in ("amax", "argmax")
+    if dtype.is_floating_point:
+        return types.constant(dtype, float("-inf") if low else float("inf"))
+    if dtype is dtypes.bool_:
+        return types.constant(dtype, 0 if low else 1)
+    bits = dtype.itemsize * 8
+    return types.constant(dtype, -(2 ** (bits - 1)) if low else 2 ** (bits - 1) - 1)
+
+
+def _add(b, x, y):
+    if isinstance(x.type, (ir.FloatType, ir.DoubleType)):
+        return b.fadd(x, y, flags=("reassoc",))  # lets LLVM keep vector partial sums
+    return b.add(x, y)
+
+
+def _extremum(b, op, x, y):
+    if isinstance(x.type, (ir.FloatType, ir.DoubleType)):
+        name = "llvm.maximum" if op == "amax" else "llvm.minimum"  # NaN-propagating, as NumPy's
+    elif x.type == types.I1:
+        return b.or_(x, y) if op == "amax" else b.and_(x, y)
+    else:
+        name = "llvm.smax" if op == "amax" else "llvm.smin"
+    return types.intrinsic(b, name, x, y)
+
+
+def _arg_better(b, op, value, best):
+    """Whether `value` replaces `best`: strictly better, or the first NaN (NumPy)."""
+    if isinstance(value.type, (ir.FloatType, ir.DoubleType)):
+        better = b.fcmp_ordered(">" if op == "argmax" else "<", value, best)
+        first_nan = b.and_(b.fcmp_unordered("uno", value, value), b.fcmp_ordered("ord", best, best))
+        return b.or_(better, first_nan)
+    compare = b.icmp_unsigned if value.type == types.I1 else b.icmp_signed
+    return compare(">" if op == "argmax" else "<", value, best)
+
+
+def emit_kernel(module: ir.Module, name: str, body, in_strides, out_strides) -> ir.Function:
+    return KernelEmitter(module, name, body, in_strides, out_strides).emit()

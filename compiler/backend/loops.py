@@ -1,0 +1,43 @@
+"""Counted loops for llvmlite, which has no loop helper of its own (numba's
+cgutils.for_range is the model): a header block with an i64 phi, a body the
+caller fills, a latch that increments, and an exit block where the builder
+is left when the `with` block ends."""
+from __future__ import annotations
+
+import contextlib
+
+import llvmlite.ir as ir
+
+I64 = ir.IntType(64)
+
+
+def const(n: int) -> ir.Constant:
+    return ir.Constant(I64, n)
+
+
+@contextlib.contextmanager
+def for_range(builder: ir.IRBuilder, count, name: str = "i"):
+    """`for i in range(count)` (count an int or an i64 value); yields i."""
+    count = const(count) if isinstance(count, int) else count
+    before = builder.block
+    header = builder.append_basic_block(f"{name}.head")
+    body = builder.append_basic_block(f"{name}.body")
+    done = builder.append_basic_block(f"{name}.end")
+    builder.branch(header)
+    builder.position_at_end(header)
+    index = builder.phi(I64, name)
+    index.add_incoming(const(0), before)
+    builder.cbranch(builder.icmp_signed("<", index, count), body, done)
+    builder.position_at_end(body)
+    yield index
+    following = builder.add(index, const(1), name=f"{name}.next", flags=("nuw", "nsw"))
+    index.add_incoming(following, builder.block)
+    builder.branch(header)
+    builder.position_at_end(done)
+
+
+@contextlib.contextmanager
+def loop_nest(builder: ir.IRBuilder, counts, name: str = "i"):
+    """Nested loops over `counts`, outermost first; yields the indices."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(for_range(builder, n, f"{name}{d}")) for d, n in enumerate(counts)]

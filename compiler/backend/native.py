@@ -1,0 +1,103 @@
+"""Compiling a graph (after fusion) to native code the runtime runs.
+
+    compile_graph(graph)  -> runtime.Executable   (disk-cached object code)
+    llvm_ir(graph)        -> optimized LLVM IR text  (`jitgrad ir --stage llvm`)
+    assembly(graph)       -> host assembly           (`jitgrad ir --stage asm`)
+
+The disk cache key hashes the graph's IR text, this backend's version, and
+the host identity (triple, CPU, features, llvmlite and LLVM versions), so a
+cached entry is only ever code this compiler would build for this CPU.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import struct
+import threading
+import time
+from collections import Counter
+
+from runtime.cache import DiskCache, default_cache
+from runtime.executable import Executable
+from runtime.host import identity
+
+from ..ir.graph import Graph
+from ..ir.text import print_graph
+from . import program, target
+
+log = logging.getLogger("jitgrad.backend")
+
+# Bump when generated code changes for the same IR, so old cache entries miss.
+BACKEND_VERSION = "1"
+# How often code was built by LLVM and loaded from the disk cache (tests, bench).
+STATS: Counter = Counter()
+_COMPILE_LOCK = threading.Lock()
+
+
+def optimized_module(graph: Graph):
+    """The graph's LLVM module after O3, and its manifest."""
+    lowered = program.lower(graph)
+    module = target.optimize(target.parse(str(lowered.module), graph.name))
+    return module, lowered.manifest
+
+
+def llvm_ir(graph: Graph) -> str:
+    return str(optimized_module(graph)[0])
+
+
+def assembly(graph: Graph) -> str:
+    return target.emit_assembly(optimized_module(graph)[0])
+
+
+def cache_key(graph: Graph) -> str:
+    text = print_graph(_without_notes(graph))
+    host = json.dumps(identity(), sort_keys=True)
+    return hashlib.sha256(f"{BACKEND_VERSION}\n{host}\n{text}".encode()).hexdigest()
+
+
+def compile_graph(graph: Graph, cache: DiskCache | None = None) -> Executable:
+    """Native code for `graph`, from the disk cache when an entry exists."""
+    cache = default_cache() if cache is None else cache
+    key = cache_key(graph)
+    payload = cache.load(key) if cache.enabled else None
+    if payload is not None:
+        try:
+            manifest, code = _unpack(payload)
+            executable = Executable(code, manifest)
+            STATS["cache_hits"] += 1
+            return executable
+        except (ValueError, KeyError, LookupError) as e:  # a checksummed entry we cannot read: rebuild it
+            log.warning("discarding unreadable cache entry %s: %s", key, e)
+    start = time.perf_counter()
+    with _COMPILE_LOCK:  # LLVM's optimizer and code emission share global state
+        module, manifest = optimized_module(graph)
+        code = target.emit_object(module)
+    STATS["llvm_compiles"] += 1
+    log.debug("%s: compiled in %.1f ms", graph.name, 1e3 * (time.perf_counter() - start))
+    manifest = manifest.to_dict()
+    if cache.enabled:
+        cache.store(key, _pack(manifest, code))
+    return Executable(code, manifest)
+
+
+def _without_notes(graph: Graph) -> Graph:
+    """The graph without provenance lines, which do not change the code."""
+    if not graph.notes:
+        return graph
+    copy = Graph.__new__(Graph)
+    copy.__dict__.update(graph.__dict__)
+    copy.notes = []
+    return copy
+
+
+def _pack(manifest: dict, code: bytes) -> bytes:
+    text = json.dumps(manifest, sort_keys=True).encode()
+    return struct.pack("<Q", len(text)) + text + code
+
+
+def _unpack(payload: bytes):
+    (n,) = struct.unpack_from("<Q", payload)
+    if n > len(payload) - 8:
+        raise ValueError("manifest length exceeds the entry")
+    return json.loads(payload[8:8 + n]), payload[8 + n:]

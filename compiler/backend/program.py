@@ -1,0 +1,232 @@
+"""A whole graph as one LLVM module with one exported entry.
+
+`lower(graph)` decides where every value lives (graph inputs and outputs
+in the caller's arrays, intermediates at the memory plan's offsets in one
+arena, views as layouts over their base's buffer), emits one function per
+step (a kernel's loop nest, a matmul, a gather, a copy where a view cannot
+be read in place) and an entry `i32 jitgrad_entry(ptr args)` that runs
+the steps in order. `args` is the runtime's argument array:
+
+    [input 0, ..., output buffer 0, ..., arena, error record]
+
+The `Manifest` says the same in plain data for the runtime, which loads
+the object code without knowing anything about the compiler.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import llvmlite.ir as ir
+
+from ..ir.graph import Graph
+from ..ir.kernel import KERNEL_OP
+from ..ops.registry import ELEMENTWISE, Aval, Group
+from ..passes.memory import align_up, plan_memory
+from . import gemm, indexing, types
+from .kernels import emit_kernel
+from .layout import Layout, view_of
+from .loops import const
+
+ENTRY = "jitgrad_entry"
+ALIGNMENT = 64
+I32 = ir.IntType(32)
+
+
+@dataclass
+class Manifest:
+    """What the runtime needs to call the entry: plain data (JSON in the disk cache)."""
+
+    entry: str
+    inputs: list  # [shape, dtype name] per graph input
+    buffers: list  # [shape, dtype name] per output buffer the runtime allocates
+    outputs: list  # per graph output: ["buffer", k] or ["input", i]
+    arena_bytes: int
+    errors: list = field(default_factory=list)  # messages by error code - 1; {0} is the bad index
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Lowered:
+    module: ir.Module
+    manifest: Manifest
+
+
+def lower(graph: Graph) -> Lowered:
+    return _ProgramBuilder(graph).build()
+
+
+class _ProgramBuilder:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.module = ir.Module(name=graph.name)
+        self.layouts: dict = {}
+        self.views: dict = {}  # view value -> the value owning its buffer
+        self.steps: list = []  # (function, buffer layouts passed as pointers)
+        self.errors: list[str] = []
+
+    def build(self) -> Lowered:
+        graph = self.graph
+        for i, v in enumerate(graph.inputs):
+            self.layouts[v] = Layout.contiguous(("in", i), v.shape)
+        outputs = list(dict.fromkeys(v for v in graph.outputs if v.node is not None))
+        self.output_buffer = {v: k for k, v in enumerate(outputs)}
+        self._find_views()
+        plan = plan_memory(graph, ALIGNMENT, views=self.views)
+        self.slots = plan.slots
+        self.scratch = align_up(plan.peak_bytes, ALIGNMENT)
+        scratch_bytes = max((gemm.scratch_bytes(n.out.dtype.name) for n in graph.nodes if n.op == "matmul"),
+                            default=0)
+        for step, node in enumerate(graph.nodes):
+            if node.out not in self.views:
+                self._emit_node(step, node)
+        self._emit_entry(len(graph.inputs), len(outputs))
+        manifest = Manifest(
+            ENTRY,
+            [[list(v.shape), v.dtype.name] for v in graph.inputs],
+            [[list(v.shape), v.dtype.name] for v in outputs],
+            [["buffer", self.output_buffer[v]] if v.node is not None else ["input", graph.inputs.index(v)]
+             for v in graph.outputs],
+            self.scratch + scratch_bytes,
+            self.errors,
+        )
+        return Lowered(self.module, manifest)
+
+    # ---- where values live ---------------------------------------------------
+    def _find_views(self):
+        """Give every node result a layout. Movement results are read in
+        place when they are not graph outputs (those get their own buffer)
+        and strides can express them; the rest own a buffer, keyed by
+        ("value", v) until the memory plan places it."""
+        for node in self.graph.nodes:
+            view = None
+            if node.out not in self.output_buffer and node.prim.group is Group.MOVEMENT:
+                view = view_of(node.op, node.attrs, self.layouts[node.inputs[0]], node.out.shape)
+            if view is not None:
+                self.layouts[node.out] = view
+                self.views[node.out] = self.views.get(node.inputs[0], node.inputs[0])
+            else:
+                self.layouts[node.out] = Layout.contiguous(("value", node.out), node.out.shape)
+
+    # ---- steps ---------------------------------------------------------------
+    def _emit_node(self, step: int, node):
+        name = f"step{step}_{node.op}"
+        out = self.layouts[node.out]
+        ins = [self.layouts[v] for v in node.inputs]
+        dtype = node.out.dtype
+        if node.op == KERNEL_OP:
+            self._kernel(name, node.attrs["body"], ins, out)
+        elif node.prim.group in ELEMENTWISE or node.prim.group is Group.REDUCE or node.op in ("full", "expand"):
+            self._kernel(name, _single_node_body(node), ins, out)
+        elif node.op in ("reshape", "permute", "slice"):
+            view = view_of(node.op, node.attrs, ins[0], node.out.shape)
+            if view is not None:  # a view returned as an output: copy it out
+                self._copy(name, view, out, dtype)
+            else:  # a reshape of strided data: copy in the input's order
+                self._copy(name, ins[0], Layout.contiguous(out.buffer, ins[0].shape), dtype)
+        elif node.op == "pad":
+            self._kernel(name + "_fill", _fill_body(node.out.aval), [], out)
+            self._copy(name, ins[0], self._padded_region(node, out), dtype)
+        elif node.op == "concat":
+            start = 0
+            for i, layout in enumerate(ins):
+                stop = start + layout.shape[node.attrs["axis"]]
+                self._copy(f"{name}_{i}", layout, self._concat_region(node, out, start, stop), dtype)
+                start = stop
+        elif node.op == "matmul":
+            fn = indexing.emit_matmul(self.module, name, node, *ins)
+            self.steps.append((fn, [(out, dtype), (ins[0], dtype), (ins[1], dtype), ("scratch",)]))
+        elif node.op == "gather":
+            fn = indexing.emit_gather(self.module, name, node, ins[0], ins[1], self._error(node, 0))
+            self.steps.append((fn, [(out, dtype), (ins[0], dtype), (ins[1], node.inputs[1].dtype), ("error",)]))
+        elif node.op == "scatter_add":
+            self._copy(name + "_base", ins[0], out, dtype)
+            fn = indexing.emit_scatter_add(self.module, name, node, ins[1], ins[2], self._error(node, 0))
+            self.steps.append((fn, [(out, dtype), (ins[1], node.inputs[1].dtype), (ins[2], dtype), ("error",)]))
+        elif node.op == "iota":
+            self.steps.append((indexing.emit_iota(self.module, name, node), [(out, dtype)]))
+        else:
+            raise NotImplementedError(f"LLVM backend: no code generation for {node.op}")
+
+    def _kernel(self, name, body, ins, out):
+        fn = emit_kernel(self.module, name, body, [layout.strides for layout in ins], out.strides)
+        operands = [(out, body.outputs[0].dtype)] + [(layout, v.dtype) for layout, v in zip(ins, body.inputs)]
+        self.steps.append((fn, operands))
+
+    def _copy(self, name, source: Layout, target: Layout, dtype):
+        body = Graph(name)
+        body.set_outputs([body.add_input("x", Aval(tuple(source.shape), dtype))])
+        self._kernel(name, body, [source], target)
+
+    @staticmethod
+    def _padded_region(node, out: Layout) -> Layout:
+        config = node.attrs["config"]
+        starts = [lo for lo, _, _ in config]
+        steps = [it + 1 for _, _, it in config]
+        stops = [lo + (n - 1) * st + 1 if n else lo for n, lo, st in zip(node.inputs[0].shape, starts, steps)]
+        return out.sliced(starts, stops, steps, node.inputs[0].shape)
+
+    @staticmethod
+    def _concat_region(node, out: Layout, start, stop) -> Layout:
+        axis = node.attrs["axis"]
+        starts = [0] * len(out.shape)
+        stops = list(out.shape)
+        starts[axis], stops[axis] = start, stop
+        shape = list(out.shape)
+        shape[axis] = stop - start
+        return out.sliced(starts, stops, [1] * len(shape), tuple(shape))
+
+    def _error(self, node, input_index) -> int:
+        axis = node.attrs["axis"]
+        size = node.inputs[input_index].shape[axis]
+        self.errors.append(f"index {{0}} is out of bounds for dimension {axis} with size {size}")
+        return len(self.errors)
+
+    # ---- the entry -------------------------------------------------------------
+    def _emit_entry(self, n_inputs: int, n_buffers: int):
+        fn = ir.Function(self.module, ir.FunctionType(I32, [types.PTR]), ENTRY)
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        (args,) = fn.args
+
+        def arg(k):
+            return b.load(b.gep(args, [const(k)], inbounds=True, source_etype=types.PTR), typ=types.PTR)
+
+        bases = {("in", i): arg(i) for i in range(n_inputs)}
+        bases.update({("out", k): arg(n_inputs + k) for k in range(n_buffers)})
+        arena, error = arg(n_inputs + n_buffers), arg(n_inputs + n_buffers + 1)
+        def pointer(item):
+            if item == ("scratch",):
+                return b.gep(arena, [const(self.scratch)], inbounds=True, source_etype=types.I8)
+            if item == ("error",):
+                return error
+            layout, dtype = item
+            kind, key = layout.buffer
+            if kind == "value" and key in self.output_buffer:
+                base = bases[("out", self.output_buffer[key])]
+            elif kind == "value":
+                base = b.gep(arena, [const(self.slots[key].offset)], inbounds=True, source_etype=types.I8)
+            else:
+                base = bases[layout.buffer]
+            return types.element_pointer(b, base, dtype, const(layout.offset)) if layout.offset else base
+
+        for step_fn, operands in self.steps:
+            result = b.call(step_fn, [pointer(o) for o in operands])
+            if step_fn.function_type.return_type == I32:
+                failed = b.icmp_signed("!=", result, ir.Constant(I32, 0))
+                with b.if_then(failed, likely=False):
+                    b.ret(result)
+        b.ret(ir.Constant(I32, 0))
+
+
+def _single_node_body(node) -> Graph:
+    body = Graph(f"{node.op}_body")
+    params = [body.add_input(f"in{i}", v.aval) for i, v in enumerate(node.inputs)]
+    body.set_outputs([body.add(node.op, params, node.attrs)])
+    return body
+
+
+def _fill_body(aval) -> Graph:
+    body = Graph("zeros")
+    body.set_outputs([body.add("full", (), {"value": 0, "shape": aval.shape, "dtype": aval.dtype})])
+    return body

@@ -1,0 +1,297 @@
+"""Each elementwise primitive on one element, as LLVM IR.
+
+`emit(builder, op, attrs, operands, out)` computes one element of an
+elementwise node from its operands' register values (with their avals).
+Operands are first converted the way the primitive's NumPy semantics
+convert them (registry: ops/elementwise.py): arithmetic in the result
+dtype, comparisons in the promoted dtype, logical ops on truth values.
+Every entry of `LOWERINGS` reproduces NumPy's answer bit for bit, NaN,
+infinities and signed zeros included, except the transcendental functions
+of mathfns.py (a few ulp, stated there); a test checks that every
+elementwise primitive of the registry has an entry here.
+"""
+from __future__ import annotations
+
+import llvmlite.ir as ir
+
+from .. import dtypes
+from ..ops.elementwise import promoted
+from ..ops.registry import Aval
+from . import mathfns
+from .types import F32, I1, convert
+from .types import intrinsic as _intrinsic
+
+
+class Operands:
+    """An elementwise node's operands at one element, converted on demand."""
+
+    def __init__(self, builder: ir.IRBuilder, values, avals, out: Aval, attrs):
+        self.builder, self.values, self.avals, self.out, self.attrs = builder, values, avals, out, attrs
+
+    def as_(self, dtype: dtypes.DType):
+        return [convert(self.builder, v, a.dtype, dtype) for v, a in zip(self.values, self.avals)]
+
+    @property
+    def in_result_type(self):
+        return self.as_(self.out.dtype)
+
+    @property
+    def in_promoted_type(self):
+        return self.as_(promoted(*self.avals))
+
+    @property
+    def truths(self):
+        return self.as_(dtypes.bool_)
+
+
+def emit(builder: ir.IRBuilder, op: str, attrs: dict, values, avals, out: Aval):
+    """One element of `op` applied to `values` (register values of `avals`)."""
+    try:
+        lowering = LOWERINGS[op]
+    except KeyError:
+        raise NotImplementedError(f"LLVM backend: no lowering for elementwise op {op!r}") from None
+    return lowering(Operands(builder, values, avals, out, attrs))
+
+
+def _libm(b: ir.IRBuilder, name: str, x):
+    """A C math library function (float32 gets the `f` suffix); not vectorized."""
+    symbol = name + ("f" if x.type == F32 else "")
+    fn = b.module.globals.get(symbol) or ir.Function(b.module, ir.FunctionType(x.type, [x.type]), symbol)
+    return b.call(fn, [x])
+
+
+def _is_float(value) -> bool:
+    return isinstance(value.type, (ir.FloatType, ir.DoubleType))
+
+
+def _zero(value):
+    return ir.Constant(value.type, 0.0 if _is_float(value) else 0)
+
+
+def _isnan(b, x):
+    return b.fcmp_unordered("uno", x, x)
+
+
+# ---- unary -------------------------------------------------------------------
+
+def _float_unary(fn):
+    """Ops that compute in floating point (integers convert to float32 first)."""
+    return lambda o: fn(o.builder, o.in_result_type[0])
+
+
+def _neg(o):
+    (x,) = o.in_result_type
+    return o.builder.fneg(x) if _is_float(x) else o.builder.neg(x)
+
+
+def _abs(o):
+    (x,) = o.in_result_type
+    if x.type == I1:
+        return x
+    if _is_float(x):
+        return _intrinsic(o.builder, "llvm.fabs", x)
+    return _intrinsic(o.builder, "llvm.abs", x, ir.Constant(I1, 0))  # abs(INT_MIN) wraps, as NumPy's
+
+
+def _relu(o):
+    (x,) = o.in_result_type
+    if x.type == I1:
+        return x
+    b = o.builder
+    negative = b.fcmp_ordered("<", x, _zero(x)) if _is_float(x) else b.icmp_signed("<", x, _zero(x))
+    return b.select(negative, _zero(x), x)  # NaN and -0.0 pass through, as NumPy's where(x < 0, 0, x)
+
+
+def _floor(o):
+    (x,) = o.in_result_type
+    return _intrinsic(o.builder, "llvm.floor", x) if _is_float(x) else x
+
+
+def _sign(o):
+    (x,) = o.in_result_type
+    b = o.builder
+    if x.type == I1:
+        return x
+    one, minus_one = ir.Constant(x.type, 1.0 if _is_float(x) else 1), ir.Constant(x.type, -1.0 if _is_float(x) else -1)
+    if _is_float(x):
+        rest = b.select(_isnan(b, x), x, _zero(x))  # sign(NaN) is NaN, sign(-0.0) is +0.0
+        return b.select(b.fcmp_ordered(">", x, _zero(x)), one,
+                        b.select(b.fcmp_ordered("<", x, _zero(x)), minus_one, rest))
+    return b.select(b.icmp_signed(">", x, _zero(x)), one,
+                    b.select(b.icmp_signed("<", x, _zero(x)), minus_one, _zero(x)))
+
+
+def _logical_not(o):
+    (x,) = o.truths
+    return o.builder.not_(x)
+
+
+def _identity(o):
+    return o.in_result_type[0]
+
+
+# ---- binary ------------------------------------------------------------------
+
+def _arith(float_op: str, int_op: str, bool_op: str):
+    def lower(o):
+        x, y = o.in_result_type
+        if x.type == I1:
+            return getattr(o.builder, bool_op)(x, y)
+        return getattr(o.builder, float_op if _is_float(x) else int_op)(x, y)
+    return lower
+
+
+def _div(o):
+    x, y = o.in_result_type  # true division: the result dtype is floating
+    return o.builder.fdiv(x, y)
+
+
+def _remainder(o):
+    """NumPy's floor-mod: the result takes the divisor's sign; x % 0 is NaN
+    for floats and 0 for integers."""
+    x, y = o.in_result_type
+    b = o.builder
+    if _is_float(x):
+        r = b.frem(x, y)
+        fix = b.and_(b.fcmp_ordered("!=", r, _zero(r)),
+                     b.xor(b.fcmp_ordered("<", r, _zero(r)), b.fcmp_ordered("<", y, _zero(y))))
+        zero_signed = _intrinsic(b, "llvm.copysign", _zero(r), y)
+        adjusted = b.select(fix, b.fadd(r, y), r)
+        return b.select(b.fcmp_ordered("==", r, _zero(r)), zero_signed, adjusted)
+    if x.type == I1:
+        return b.and_(x, b.not_(y))  # bool % bool: True % False would divide by zero -> 0
+    one = ir.Constant(y.type, 1)
+    # y == 0 (NumPy gives 0) and y == -1 (INT_MIN % -1 traps on x86) divide by 1.
+    unsafe = b.or_(b.icmp_signed("==", y, _zero(y)), b.icmp_signed("==", y, ir.Constant(y.type, -1)))
+    r = b.srem(x, b.select(unsafe, one, y))
+    fix = b.and_(b.icmp_signed("!=", r, _zero(r)),
+                 b.xor(b.icmp_signed("<", r, _zero(r)), b.icmp_signed("<", y, _zero(y))))
+    return b.select(fix, b.add(r, y), r)
+
+
+def _pow(o):
+    x, y = o.in_result_type
+    b = o.builder
+    if _is_float(x):
+        return _intrinsic(b, "llvm.pow", x, y)
+    if x.type == I1:
+        return b.or_(x, b.not_(y))  # x ** 0 is 1
+    return b.call(_integer_power(b.module, x.type), [x, y])
+
+
+def _integer_power(module: ir.Module, ty: ir.IntType) -> ir.Function:
+    """Exponentiation by squaring, wrapping as NumPy's; negative exponents
+    as PyTorch's: 1 ** -n = 1, (-1) ** -n = +-1, anything else ** -n = 0."""
+    name = f"jitgrad_ipow_i{ty.width}"
+    if name in module.globals:
+        return module.globals[name]
+    fn = ir.Function(module, ir.FunctionType(ty, [ty, ty]), name)
+    fn.linkage = "internal"
+    base, exponent = fn.args
+    entry, head, body, done = (fn.append_basic_block(n) for n in ("entry", "head", "body", "done"))
+    b = ir.IRBuilder(entry)
+    zero, one = ir.Constant(ty, 0), ir.Constant(ty, 1)
+    negative = b.icmp_signed("<", exponent, zero)
+    odd_exponent = b.trunc(exponent, I1)
+    inverse = b.select(b.icmp_signed("==", base, one), one,
+                       b.select(b.icmp_signed("==", base, ir.Constant(ty, -1)),
+                                b.select(odd_exponent, ir.Constant(ty, -1), one), zero))
+    b.branch(head)
+    b.position_at_end(head)
+    result, square, rest = b.phi(ty), b.phi(ty), b.phi(ty)
+    result.add_incoming(one, entry)
+    square.add_incoming(base, entry)
+    rest.add_incoming(b.select(negative, zero, exponent), entry)
+    b.cbranch(b.icmp_signed(">", rest, zero), body, done)
+    b.position_at_end(body)
+    result.add_incoming(b.select(b.trunc(rest, I1), b.mul(result, square), result), body)
+    square.add_incoming(b.mul(square, square), body)
+    rest.add_incoming(b.lshr(rest, one), body)
+    b.branch(head)
+    b.position_at_end(done)
+    b.ret(b.select(negative, inverse, result))
+    return fn
+
+
+def _extremum(float_order: str, int_order: str, bool_op: str):
+    """NumPy's maximum/minimum: a NaN operand wins; otherwise `x > y ? x : y`
+    (so maximum(-0.0, 0.0) is 0.0 and maximum(0.0, -0.0) is -0.0, as NumPy)."""
+    def lower(o):
+        x, y = o.in_result_type
+        b = o.builder
+        if x.type == I1:
+            return getattr(b, bool_op)(x, y)
+        if _is_float(x):
+            pick = b.select(b.fcmp_ordered(float_order, x, y), x, y)
+            return b.select(_isnan(b, x), x, b.select(_isnan(b, y), y, pick))
+        return b.select(b.icmp_signed(int_order, x, y), x, y)
+    return lower
+
+
+def _compare(order: str):
+    def lower(o):
+        x, y = o.in_promoted_type
+        b = o.builder
+        if _is_float(x):  # every ordered comparison with NaN is false; != is true
+            return b.fcmp_unordered(order, x, y) if order == "!=" else b.fcmp_ordered(order, x, y)
+        if x.type == I1:
+            return b.icmp_unsigned(order, x, y)
+        return b.icmp_signed(order, x, y)
+    return lower
+
+
+def _logical(method: str):
+    def lower(o):
+        x, y = o.truths
+        return getattr(o.builder, method)(x, y)
+    return lower
+
+
+def _where(o):
+    b = o.builder
+    cond = convert(b, o.values[0], o.avals[0].dtype, dtypes.bool_)
+    x, y = (convert(b, v, a.dtype, o.out.dtype) for v, a in zip(o.values[1:], o.avals[1:]))
+    return b.select(cond, x, y)
+
+
+def _cast(o):
+    return o.in_result_type[0]  # the result dtype is attrs["dtype"]
+
+
+LOWERINGS = {
+    "neg": _neg,
+    "exp": _float_unary(mathfns.exp),
+    "log": _float_unary(mathfns.log),
+    "log1p": _float_unary(mathfns.log1p),
+    "sqrt": _float_unary(lambda b, x: _intrinsic(b, "llvm.sqrt", x)),
+    "sin": _float_unary(lambda b, x: _intrinsic(b, "llvm.sin", x)),
+    "cos": _float_unary(lambda b, x: _intrinsic(b, "llvm.cos", x)),
+    "tanh": _float_unary(mathfns.tanh),
+    "sigmoid": _float_unary(mathfns.sigmoid),
+    "erf": _float_unary(getattr(mathfns, "erf", None) or (lambda b, x: _libm(b, "erf", x))),
+    "abs": _abs,
+    "relu": _relu,
+    "floor": _floor,
+    "sign": _sign,
+    "logical_not": _logical_not,
+    "stop_gradient": _identity,
+    "cast": _cast,
+    "add": _arith("fadd", "add", "or_"),
+    "sub": _arith("fsub", "sub", "xor"),
+    "mul": _arith("fmul", "mul", "and_"),
+    "div": _div,
+    "remainder": _remainder,
+    "pow": _pow,
+    "maximum": _extremum(">", ">", "or_"),
+    "minimum": _extremum("<", "<", "and_"),
+    "eq": _compare("=="),
+    "ne": _compare("!="),
+    "lt": _compare("<"),
+    "le": _compare("<="),
+    "gt": _compare(">"),
+    "ge": _compare(">="),
+    "logical_and": _logical("and_"),
+    "logical_or": _logical("or_"),
+    "logical_xor": _logical("xor"),
+    "where": _where,
+}

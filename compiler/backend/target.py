@@ -1,0 +1,36 @@
+"""LLVM's optimizer and code emission for the host (see runtime/host.py).
+
+The new pass manager at O3 with the host's target machine, so the loop and
+SLP vectorizers know the vector width and the features they may use."""
+from __future__ import annotations
+
+import llvmlite.binding as llvm
+
+from runtime.host import target_machine
+
+
+def parse(text: str, name: str = "module") -> "llvm.ModuleRef":
+    """Parse and verify textual LLVM IR; a verifier failure is a backend bug."""
+    target_machine()  # initializes LLVM
+    module = llvm.parse_assembly(text)
+    module.name = name
+    module.verify()
+    return module
+
+
+def optimize(module: "llvm.ModuleRef", level: int = 3) -> "llvm.ModuleRef":
+    """Run LLVM's default O`level` pipeline in place, tuned for the host."""
+    options = llvm.create_pipeline_tuning_options(speed_level=level)
+    options.loop_vectorization = level >= 2
+    options.slp_vectorization = level >= 2
+    builder = llvm.create_pass_builder(target_machine(), options)
+    builder.getModulePassManager().run(module, builder)
+    return module
+
+
+def emit_object(module: "llvm.ModuleRef") -> bytes:
+    return target_machine().emit_object(module)
+
+
+def emit_assembly(module: "llvm.ModuleRef") -> str:
+    return target_machine().emit_assembly(module)
