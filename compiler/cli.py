@@ -17,9 +17,11 @@ from .passes import plan_memory
 from .passes.fusion import kernel_summary
 
 # joint/forward/backward: the calls that need gradients (the optimized joint
-# graph, then its min-cut halves as they run, fused). Later issues add llvm, asm.
+# graph, then its min-cut halves as they run, fused). llvm/asm: the fused
+# graph's native code (LLVM IR after O3, host assembly); `all` leaves them out.
 STAGES = ("traced", "optimized", "fused", "joint", "forward", "backward")
 TRAINING_STAGES = ("joint", "forward", "backward")
+CODE_STAGES = ("llvm", "asm")
 
 EXAMPLES = """\
 examples:
@@ -33,6 +35,8 @@ examples:
       the joint forward+backward graph: gradients of loss with respect to W1 and b1
   jitgrad ir examples/mlp.py:loss --arg x=f32[32,784] --arg y=i64[32] --stage backward
       the compiled backward: what the forward saves (min cut), recomputed values, kernels
+  jitgrad ir examples/mlp.py:predict --arg x=f32[32,784] --stage llvm
+      the fused graph's LLVM IR after O3 for this CPU (--stage asm: its assembly)
   jitgrad ir examples/mlp.py:predict --arg x=f32[8,784] --format dot -o predict.dot
       write Graphviz DOT (render with `dot -Tsvg predict.dot`)
 
@@ -65,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     ir.add_argument("--inputs", metavar="MAKER",
                     help="a function in FILE returning example arguments: a tuple (positional), "
                          "a dict (keyword) or one tensor")
-    ir.add_argument("--stage", default="all", choices=STAGES + ("all",),
+    ir.add_argument("--stage", default="all", choices=STAGES + CODE_STAGES + ("all",),
                     help="which stage to print (default: all, in pipeline order)")
     ir.add_argument("--wrt", action="append", default=[], metavar="NAME",
                     help="the joint/forward/backward stages differentiate with respect to these graph inputs "
@@ -110,8 +114,14 @@ def run_ir(args) -> str:
     stages = STAGES if args.stage == "all" else (args.stage,)
     if set(stages) & set(TRAINING_STAGES):
         _add_backward(lowered, args.wrt)
-    if "fused" in stages and "fused" not in lowered.stages:
+    if set(stages) & {"fused", *CODE_STAGES} and "fused" not in lowered.stages:
         _add_fused(lowered)
+    if stages[0] in CODE_STAGES:
+        if args.format == "dot":
+            raise UsageError(f"--stage {stages[0]} prints text; --format dot is for graph stages")
+        from .backend import native
+
+        return (native.llvm_ir if stages[0] == "llvm" else native.assembly)(lowered.stages["fused"])
     parts = []
     for stage in stages:
         graph = lowered.stages[stage]

@@ -13,6 +13,7 @@ streams); one subprocess each checks the `jitgrad` console script and
 `python -m compiler`.
 """
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -361,3 +362,22 @@ def test_no_dump_without_the_variable(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     torch.compile(lambda x: x * 3)(torch.ones(2))
     assert os.listdir(tmp_path) == []
+
+
+def test_llvm_stage_prints_the_optimized_module_with_vector_loops(capsys):
+    code, out, _ = run(capsys, "ir", f"{MLP}:predict", "--arg", "x=f32[8,784]", "--stage", "llvm")
+    assert code == 0
+    assert re.search(r"define .*i32 @jitgrad_entry\(ptr", out) and 'target triple = "' in out
+    assert re.search(r"<\d+ x float>", out), "the fused kernels' loops should be vectorized"
+    assert not re.search(r"@llvm\.exp\.|@expf\b", out)  # exp is our polynomial, not libm's
+
+
+def test_asm_stage_prints_host_assembly(capsys):
+    code, out, _ = run(capsys, "ir", f"{MLP}:predict", "--arg", "x=f32[8,784]", "--stage", "asm")
+    assert code == 0
+    assert "jitgrad_entry:" in out and "ret" in out
+
+
+def test_code_stages_refuse_dot_format(capsys):
+    code, _, err = run(capsys, "ir", f"{MLP}:predict", "--arg", "x=f32[8,784]", "--stage", "llvm", "--format", "dot")
+    assert code == 2 and "--format dot is for graph stages" in err

@@ -11,9 +11,12 @@ from runtime.host import target_machine
 
 def parse(text: str, name: str = "module") -> "llvm.ModuleRef":
     """Parse and verify textual LLVM IR; a verifier failure is a backend bug."""
-    target_machine()  # initializes LLVM
+    machine = target_machine()  # also initializes LLVM
     module = llvm.parse_assembly(text)
     module.name = name
+    # The host's triple and data layout, so the optimizer's cost models are the host's.
+    module.triple = machine.triple
+    module.data_layout = str(machine.target_data)
     module.verify()
     return module
 

@@ -1,0 +1,186 @@
+"""Compiled functions run native code: the runtime's contract around it.
+
+The equivalence of native code with the interpreter, op by op, is in
+test_backend_equivalence.py; this file checks what surrounds a native call:
+a whole MLP training step runs natively and equals eager over several
+steps, inputs are checked before native code runs, non-contiguous and
+negative-stride inputs are read correctly, concurrent calls from threads
+do not share scratch memory, compiled code is freed with its function, and
+the disk cache serves a second process and rebuilds a corrupted entry."""
+import gc
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+import threading
+import weakref
+
+import numpy as np
+import pytest
+
+import frontend as torch
+from compiler.backend import native
+from compiler.ir import parse
+from runtime.cache import DiskCache
+from runtime.executable import Executable
+from tests.test_compile_autograd import assert_close, load_example
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def native_variants(compiled):
+    return [v for v in compiled.cache.values() if isinstance(getattr(v, "run_graph", None), Executable)]
+
+
+def test_mlp_training_step_runs_natively_and_equals_eager_after_several_steps():
+    train = load_example("train", "train_example")
+    step = torch.compile(train.step, fullgraph=True)
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 784), torch.randint(0, 10, (32,))
+    eager, compiled = train.init_params(), train.init_params()
+    for _ in range(4):
+        assert_close(step(compiled, x, y), train.step(eager, x, y))
+    for p, q in zip(compiled, eager):
+        assert_close(p, q)
+        assert_close(p.grad, q.grad)
+    (variant,) = native_variants(step)  # the whole step is one native graph
+    assert step.trace_count == 2  # the second call recompiles once: .grad appeared
+
+
+def test_compiled_backward_runs_natively():
+    def loss(w, x):
+        return ((x @ w).tanh() ** 2).mean()
+
+    w, ew = (torch.randn(5, 3, requires_grad=True) for _ in range(2))
+    with torch.no_grad():
+        ew.copy_(w)
+    x = torch.randn(4, 5)
+    f = torch.compile(loss)
+    f(w, x).backward()
+    loss(ew, x).backward()
+    assert_close(w.grad, ew.grad)
+    (variant,) = native_variants(f)
+    assert isinstance(variant.plan.run_backward, Executable)
+
+
+@pytest.mark.parametrize("make", [
+    lambda a: a.T,
+    lambda a: a[::-1],
+    lambda a: a[:, ::2],
+    lambda a: np.broadcast_to(a[:1], a.shape),
+], ids=["transposed", "negative-stride", "strided", "broadcast"])
+def test_non_contiguous_eager_tensors_are_read_correctly(make):
+    base = np.arange(48, dtype=np.float32).reshape(6, 8) / 7
+    data = make(base)
+    f = torch.compile(lambda t: (t * 2 + 1).sum(0))
+    assert_close(f(torch.from_numpy(data)), torch.from_numpy((data * 2 + 1).sum(0)))
+
+
+def test_executable_checks_inputs_before_native_code_runs():
+    graph = parse("""
+graph g(%x: f32[4], %y: f32[4]) {
+  %0: f32[4] = add(%x, %y)
+  return %0
+}""")
+    exe = native.compile_graph(graph, DiskCache(enabled=False))
+    x = np.ones(4, np.float32)
+    with pytest.raises(ValueError, match=r"input 1 expects float32\[4\], got float64\[4\]"):
+        exe([x, np.ones(4)])
+    with pytest.raises(ValueError, match=r"input 0 expects float32\[4\], got float32\[5\]"):
+        exe([np.ones(5, np.float32), x])
+    with pytest.raises(ValueError, match="takes 2 inputs, got 1"):
+        exe([x])
+    np.testing.assert_array_equal(exe([x, x])[0], 2 * x)
+
+
+def test_out_of_range_gather_raises_before_any_bad_read():
+    f = torch.compile(lambda t, i: t[i] * 2)
+    t = torch.arange(5.0)
+    assert_close(f(t, torch.tensor([4, -5, 0])), torch.tensor([8.0, 0.0, 0.0]))
+    with pytest.raises(IndexError, match="index 5 is out of bounds for dimension 0 with size 5"):
+        f(t, torch.tensor([1, 5]))
+    assert_close(t, torch.arange(5.0))
+
+
+def test_concurrent_calls_from_threads_give_each_its_own_result():
+    f = torch.compile(lambda a, b: ((a @ b).relu() + a.sum()).softmax(-1))
+    inputs = [(torch.randn(16, 16), torch.randn(16, 16)) for _ in range(8)]
+    want = [f.fn(a, b) for a, b in inputs]
+    f(*inputs[0])  # compile once, then race
+    results = [None] * len(inputs)
+    barrier = threading.Barrier(len(inputs))
+
+    def work(k):
+        barrier.wait()
+        for _ in range(50):
+            results[k] = f(*inputs[k])
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(inputs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, expected in zip(results, want):
+        assert_close(got, expected)
+
+
+def test_native_code_is_freed_with_its_compiled_function():
+    f = torch.compile(lambda t: t.exp() + 1)
+    f(torch.randn(3))
+    (variant,) = native_variants(f)
+    code = weakref.ref(variant.run_graph._code)
+    del f, variant
+    gc.collect()
+    assert code() is None
+
+
+# ---- the disk cache across processes ------------------------------------------------
+SCRIPT = textwrap.dedent("""
+    import json, numpy as np
+    import frontend as torch
+    from compiler.backend import native
+    f = torch.compile(lambda x, w: (x @ w).tanh().sum(1))
+    x = torch.from_numpy(np.arange(12, dtype=np.float32).reshape(3, 4) / 10)
+    w = torch.from_numpy(np.ones((4, 2), np.float32))
+    out = f(x, w).tolist()
+    print(json.dumps({"out": out, **native.STATS}))
+""")
+
+
+def run_fresh_process(cache_dir):
+    env = dict(os.environ, JITGRAD_CACHE_DIR=str(cache_dir), PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_second_process_loads_from_the_disk_cache_and_a_corrupt_entry_is_rebuilt(tmp_path):
+    first = run_fresh_process(tmp_path)
+    assert first.get("llvm_compiles") == 1 and not first.get("cache_hits")
+    second = run_fresh_process(tmp_path)
+    assert second.get("cache_hits") == 1 and not second.get("llvm_compiles")
+    assert second["out"] == first["out"]
+    (entry,) = tmp_path.glob("*.jgc")
+    data = bytearray(entry.read_bytes())
+    data[-100] ^= 0xFF  # flip a byte of the object code
+    entry.write_bytes(bytes(data))
+    third = run_fresh_process(tmp_path)
+    assert third.get("llvm_compiles") == 1 and not third.get("cache_hits")
+    assert third["out"] == first["out"]
+    fourth = run_fresh_process(tmp_path)  # the rebuilt entry is good again
+    assert fourth.get("cache_hits") == 1
+
+
+def test_cache_key_depends_on_the_ir_not_on_provenance_notes():
+    text = """
+graph g(%x: f32[4]) {
+  %0: f32[4] = exp(%x)
+  return %0
+}"""
+    a, b = parse(text), parse(text)
+    b.notes = ["g variant 2: recompiled"]
+    assert native.cache_key(a) == native.cache_key(b)
+    assert native.cache_key(a) != native.cache_key(parse(text.replace("exp", "log")))
