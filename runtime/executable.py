@@ -29,8 +29,8 @@ class NativeError(RuntimeError):
 class _ThreadState:
     """One thread's argument array, arena and error record."""
 
-    def __init__(self, n_slots: int, arena_bytes: int):
-        self.args = (ctypes.c_void_p * n_slots)()
+    def __init__(self, n_slots: int, n_imports: int, arena_bytes: int):
+        self.args = (ctypes.c_void_p * (n_slots + n_imports))()
         self.arena = aligned_empty(arena_bytes)
         self.error = np.zeros(2, np.int64)
         self.args[n_slots - 2] = self.arena.ctypes.data
@@ -47,8 +47,14 @@ def aligned_empty(nbytes: int, alignment: int = ALIGNMENT) -> np.ndarray:
 class Executable:
     """A compiled graph, callable on NumPy arrays: `outputs = exe(inputs)`."""
 
-    def __init__(self, object_code: bytes, manifest: dict):
+    def __init__(self, object_code: bytes, manifest: dict, imports=()):
+        """`imports`: (address, owner) of each function in the manifest's
+        `imports`, which the code calls through the argument array; the
+        owners (loaded code) are kept alive as long as this."""
         self.manifest = manifest
+        if len(imports) != len(manifest.get("imports", ())):
+            raise ValueError(f"compiled graph imports {manifest.get('imports')}, got {len(imports)} addresses")
+        self._imports = list(imports)
         self._code = LoadedCode(object_code)
         self._entry = _ENTRY(self._code.address(manifest["entry"]))
         self._inputs = [(tuple(shape), np.dtype(dtype)) for shape, dtype in manifest["inputs"]]
@@ -60,7 +66,10 @@ class Executable:
     def _state(self) -> _ThreadState:
         state = getattr(self._local, "state", None)
         if state is None:
-            state = self._local.state = _ThreadState(self._n_slots, self.manifest["arena_bytes"])
+            state = self._local.state = _ThreadState(self._n_slots, len(self._imports),
+                                                     self.manifest["arena_bytes"])
+            for k, (address, _) in enumerate(self._imports):
+                state.args[self._n_slots + k] = address
         return state
 
     def __call__(self, arrays) -> list[np.ndarray]:

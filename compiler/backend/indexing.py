@@ -10,7 +10,7 @@ from __future__ import annotations
 import llvmlite.ir as ir
 
 from .. import dtypes
-from . import gemm, types
+from . import library, types
 from .layout import Layout
 from .loops import I64, const, loop_nest
 
@@ -33,20 +33,27 @@ def _address(b, base, layout_strides, indices, dtype):
     return types.element_pointer(b, base, dtype, offset)
 
 
-def _checked_index(b, fn, value, dtype, size, code):
-    """`value` (an index of `dtype`) wrapped from negative; on out-of-range,
-    stores (code, value) in the error record and returns `code`."""
-    index = b.sext(value, I64) if dtype.itemsize < 8 else value
-    bad = b.or_(b.icmp_signed("<", index, const(-size)), b.icmp_signed(">=", index, const(size)))
-    fail = fn.append_basic_block("bad_index")
-    ok = fn.append_basic_block("index_ok")
-    b.cbranch(bad, fail, ok)
-    b.position_at_end(fail)
-    error = fn.args[-1]
-    b.store(const(code), error)
-    b.store(index, b.gep(error, [const(1)], source_etype=I64))
-    b.ret(ir.Constant(I32, code))
-    b.position_at_end(ok)
+def _check_indices(b, fn, pointer, idx: Layout, dtype, size, code):
+    """Before anything reads or writes through them: every index must lie in
+    [-size, size). The first bad one (in row-major order, as the interpreter
+    reports it) stores (code, index) in the error record and returns `code`."""
+    with loop_nest(b, idx.shape, "c") as j:
+        index = _index(b, types.load(b, _address(b, pointer, idx.strides, j, dtype), dtype), dtype)
+        bad = b.or_(b.icmp_signed("<", index, const(-size)), b.icmp_signed(">=", index, const(size)))
+        with b.if_then(bad, likely=False):
+            error = fn.args[-1]
+            b.store(const(code), error)
+            b.store(index, b.gep(error, [const(1)], source_etype=I64))
+            b.ret(ir.Constant(I32, code))
+
+
+def _index(b, value, dtype):
+    return b.sext(value, I64) if dtype.itemsize < 8 else value
+
+
+def _wrapped(b, value, dtype, size):
+    """A checked index as a position: negative ones count from the end."""
+    index = _index(b, value, dtype)
     return b.select(b.icmp_signed("<", index, const(0)), b.add(index, const(size)), index)
 
 
@@ -58,10 +65,11 @@ def emit_gather(module, name, node, x: Layout, idx: Layout, code: int) -> ir.Fun
     axis, shape = node.attrs["axis"], node.out.shape
     idx_dtype = node.inputs[1].dtype
     n_idx = len(idx.shape)
+    _check_indices(b, fn, ip, idx, idx_dtype, x.shape[axis], code)
     with loop_nest(b, shape) as index:
         pre, j, post = index[:axis], index[axis:axis + n_idx], index[axis + n_idx:]
         raw = types.load(b, _address(b, ip, idx.strides, j, idx_dtype), idx_dtype)
-        k = _checked_index(b, fn, raw, idx_dtype, x.shape[axis], code)
+        k = _wrapped(b, raw, idx_dtype, x.shape[axis])
         value = types.load(b, _address(b, xp, x.strides, pre + [k] + post, node.out.dtype), node.out.dtype)
         types.store(b, value, _address(b, out, _contiguous(shape), index, node.out.dtype), node.out.dtype)
     b.ret(ir.Constant(I32, 0))
@@ -76,10 +84,12 @@ def emit_scatter_add(module, name, node, idx: Layout, src: Layout, code: int) ->
     axis, dtype = node.attrs["axis"], node.out.dtype
     n_idx = len(node.inputs[1].shape)
     out_strides = _contiguous(node.out.shape)
+    idx_dtype = node.inputs[1].dtype
+    _check_indices(b, fn, ip, idx, idx_dtype, node.out.shape[axis], code)
     with loop_nest(b, src.shape) as index:
         pre, j, post = index[:axis], index[axis:axis + n_idx], index[axis + n_idx:]
-        raw = types.load(b, _address(b, ip, idx.strides, j, node.inputs[1].dtype), node.inputs[1].dtype)
-        k = _checked_index(b, fn, raw, node.inputs[1].dtype, node.out.shape[axis], code)
+        raw = types.load(b, _address(b, ip, idx.strides, j, idx_dtype), idx_dtype)
+        k = _wrapped(b, raw, idx_dtype, node.out.shape[axis])
         target = _address(b, out, out_strides, pre + [k] + post, dtype)
         value = types.load(b, _address(b, sp, src.strides, index, dtype), dtype)
         current = types.load(b, target, dtype)
@@ -102,25 +112,36 @@ def emit_iota(module, name, node) -> ir.Function:
 
 def emit_matmul(module, name, node, x: Layout, y: Layout) -> ir.Function:
     """Each batch entry of [..., M, K] @ [..., K, N] through the GEMM kernel;
-    broadcast batch dims read with stride 0. The last pointer is the GEMM's
-    packing scratch."""
-    fn = _function(module, name, 4)
-    out, xp, yp, scratch = fn.args
+    broadcast batch dims read with stride 0. The last two pointers are the
+    GEMM's packing scratch and the library GEMM to call (library.py)."""
+    fn = _function(module, name, 5)
+    out, xp, yp, scratch, kernel = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     dtype = node.out.dtype
     *batch, m, n = node.out.shape
     k = x.shape[-1]
     xs = x.expanded(tuple(batch) + x.shape[-2:]).strides
     ys = y.expanded(tuple(batch) + y.shape[-2:]).strides
-    kernel = gemm.define_gemm(module, dtype.name)
     with loop_nest(b, batch, "b") as index:
         a = _address(b, xp, xs[:-2], index, dtype)
         bb = _address(b, yp, ys[:-2], index, dtype)
         c = _address(b, out, [m * n * s for s in _contiguous(batch)], index, dtype)
-        b.call(kernel, [const(m), const(n), const(k), a, const(xs[-2]), const(xs[-1]),
+        b.call(_callee(kernel, library.GEMM_TYPE), [const(m), const(n), const(k), a, const(xs[-2]), const(xs[-1]),
                         bb, const(ys[-2]), const(ys[-1]), c, scratch])
     b.ret(ir.Constant(I32, 0))
     return fn
+
+
+class _callee:
+    """A function pointer as llvmlite's `call` wants its callee: a value
+    that knows its function type (opaque pointers do not)."""
+
+    def __init__(self, pointer, function_type):
+        self.pointer, self.function_type = pointer, function_type
+        self.type = pointer.type
+
+    def get_reference(self):
+        return self.pointer.get_reference()
 
 
 def _contiguous(shape):

@@ -269,14 +269,15 @@ def _add(b, x, y):
     return b.add(x, y)
 
 
-def _extremum(b, op, x, y):
-    if isinstance(x.type, (ir.FloatType, ir.DoubleType)):
-        name = "llvm.maximum" if op == "amax" else "llvm.minimum"  # NaN-propagating, as NumPy's
-    elif x.type == types.I1:
-        return b.or_(x, y) if op == "amax" else b.and_(x, y)
-    else:
-        name = "llvm.smax" if op == "amax" else "llvm.smin"
-    return types.intrinsic(b, name, x, y)
+def _extremum(b, op, acc, x):
+    """NumPy's maximum/minimum reduction step, exactly: a NaN wins and stays;
+    of equal values (-0.0 and 0.0) the later one wins."""
+    if isinstance(acc.type, (ir.FloatType, ir.DoubleType)):
+        keep = b.or_(b.fcmp_ordered(">" if op == "amax" else "<", acc, x), b.fcmp_unordered("uno", acc, acc))
+        return b.select(keep, acc, x)
+    if acc.type == types.I1:
+        return b.or_(acc, x) if op == "amax" else b.and_(acc, x)
+    return types.intrinsic(b, "llvm.smax" if op == "amax" else "llvm.smin", acc, x)
 
 
 def _arg_better(b, op, value, best):

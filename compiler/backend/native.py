@@ -16,7 +16,6 @@ import logging
 import struct
 import threading
 import time
-from collections import Counter
 
 from runtime.cache import DiskCache, default_cache
 from runtime.executable import Executable
@@ -24,14 +23,13 @@ from runtime.host import identity
 
 from ..ir.graph import Graph
 from ..ir.text import print_graph
-from . import program, target
+from . import library, program, target
 
 log = logging.getLogger("jitgrad.backend")
 
 # Bump when generated code changes for the same IR, so old cache entries miss.
 BACKEND_VERSION = "1"
-# How often code was built by LLVM and loaded from the disk cache (tests, bench).
-STATS: Counter = Counter()
+STATS = target.STATS  # llvm_compiles, cache_hits
 _COMPILE_LOCK = threading.Lock()
 
 
@@ -64,7 +62,7 @@ def compile_graph(graph: Graph, cache: DiskCache | None = None) -> Executable:
     if payload is not None:
         try:
             manifest, code = _unpack(payload)
-            executable = Executable(code, manifest)
+            executable = Executable(code, manifest, _imports(manifest, cache))
             STATS["cache_hits"] += 1
             return executable
         except (ValueError, KeyError, LookupError) as e:  # a checksummed entry we cannot read: rebuild it
@@ -73,12 +71,15 @@ def compile_graph(graph: Graph, cache: DiskCache | None = None) -> Executable:
     with _COMPILE_LOCK:  # LLVM's optimizer and code emission share global state
         module, manifest = optimized_module(graph)
         code = target.emit_object(module)
-    STATS["llvm_compiles"] += 1
     log.debug("%s: compiled in %.1f ms", graph.name, 1e3 * (time.perf_counter() - start))
     manifest = manifest.to_dict()
     if cache.enabled:
         cache.store(key, _pack(manifest, code))
-    return Executable(code, manifest)
+    return Executable(code, manifest, _imports(manifest, cache))
+
+
+def _imports(manifest: dict, cache: DiskCache):
+    return library.resolve(manifest["imports"], BACKEND_VERSION, cache)
 
 
 def _without_notes(graph: Graph) -> Graph:

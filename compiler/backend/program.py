@@ -22,7 +22,7 @@ from ..ir.graph import Graph
 from ..ir.kernel import KERNEL_OP
 from ..ops.registry import ELEMENTWISE, Aval, Group
 from ..passes.memory import align_up, plan_memory
-from . import gemm, indexing, types
+from . import gemm, indexing, library, types
 from .kernels import emit_kernel
 from .layout import Layout, view_of
 from .loops import const
@@ -42,6 +42,7 @@ class Manifest:
     outputs: list  # per graph output: ["buffer", k] or ["input", i]
     arena_bytes: int
     errors: list = field(default_factory=list)  # messages by error code - 1; {0} is the bad index
+    imports: list = field(default_factory=list)  # library functions (library.py) it calls, by name
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,6 +66,7 @@ class _ProgramBuilder:
         self.views: dict = {}  # view value -> the value owning its buffer
         self.steps: list = []  # (function, buffer layouts passed as pointers)
         self.errors: list[str] = []
+        self.imports: list[str] = []
 
     def build(self) -> Lowered:
         graph = self.graph
@@ -90,6 +92,7 @@ class _ProgramBuilder:
              for v in graph.outputs],
             self.scratch + scratch_bytes,
             self.errors,
+            self.imports,
         )
         return Lowered(self.module, manifest)
 
@@ -136,7 +139,8 @@ class _ProgramBuilder:
                 start = stop
         elif node.op == "matmul":
             fn = indexing.emit_matmul(self.module, name, node, *ins)
-            self.steps.append((fn, [(out, dtype), (ins[0], dtype), (ins[1], dtype), ("scratch",)]))
+            self.steps.append((fn, [(out, dtype), (ins[0], dtype), (ins[1], dtype), ("scratch",),
+                                    ("import", self._import(library.gemm_import(dtype.name)))]))
         elif node.op == "gather":
             fn = indexing.emit_gather(self.module, name, node, ins[0], ins[1], self._error(node, 0))
             self.steps.append((fn, [(out, dtype), (ins[0], dtype), (ins[1], node.inputs[1].dtype), ("error",)]))
@@ -177,6 +181,11 @@ class _ProgramBuilder:
         shape[axis] = stop - start
         return out.sliced(starts, stops, [1] * len(shape), tuple(shape))
 
+    def _import(self, name: str) -> int:
+        if name not in self.imports:
+            self.imports.append(name)
+        return self.imports.index(name)
+
     def _error(self, node, input_index) -> int:
         axis = node.attrs["axis"]
         size = node.inputs[input_index].shape[axis]
@@ -200,6 +209,8 @@ class _ProgramBuilder:
                 return b.gep(arena, [const(self.scratch)], inbounds=True, source_etype=types.I8)
             if item == ("error",):
                 return error
+            if item[0] == "import":
+                return arg(n_inputs + n_buffers + 2 + item[1])
             layout, dtype = item
             kind, key = layout.buffer
             if kind == "value" and key in self.output_buffer:

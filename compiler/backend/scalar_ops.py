@@ -159,7 +159,7 @@ def _remainder(o):
         adjusted = b.select(fix, b.fadd(r, y), r)
         return b.select(b.fcmp_ordered("==", r, _zero(r)), zero_signed, adjusted)
     if x.type == I1:
-        return b.and_(x, b.not_(y))  # bool % bool: True % False would divide by zero -> 0
+        return ir.Constant(I1, 0)  # NumPy: x % True is 0, and x % False (division by zero) is 0 too
     one = ir.Constant(y.type, 1)
     # y == 0 (NumPy gives 0) and y == -1 (INT_MIN % -1 traps on x86) divide by 1.
     unsafe = b.or_(b.icmp_signed("==", y, _zero(y)), b.icmp_signed("==", y, ir.Constant(y.type, -1)))
@@ -196,12 +196,13 @@ def _integer_power(module: ir.Module, ty: ir.IntType) -> ir.Function:
     inverse = b.select(b.icmp_signed("==", base, one), one,
                        b.select(b.icmp_signed("==", base, ir.Constant(ty, -1)),
                                 b.select(odd_exponent, ir.Constant(ty, -1), one), zero))
+    start = b.select(negative, zero, exponent)
     b.branch(head)
     b.position_at_end(head)
     result, square, rest = b.phi(ty), b.phi(ty), b.phi(ty)
     result.add_incoming(one, entry)
     square.add_incoming(base, entry)
-    rest.add_incoming(b.select(negative, zero, exponent), entry)
+    rest.add_incoming(start, entry)
     b.cbranch(b.icmp_signed(">", rest, zero), body, done)
     b.position_at_end(body)
     result.add_incoming(b.select(b.trunc(rest, I1), b.mul(result, square), result), body)

@@ -4,6 +4,8 @@ The new pass manager at O3 with the host's target machine, so the loop and
 SLP vectorizers know the vector width and the features they may use."""
 from __future__ import annotations
 
+from collections import Counter
+
 import llvmlite.binding as llvm
 
 from runtime.host import target_machine
@@ -31,7 +33,13 @@ def optimize(module: "llvm.ModuleRef", level: int = 3) -> "llvm.ModuleRef":
     return module
 
 
+# How often LLVM built object code, and how often the disk cache saved it
+# (graphs and the GEMM library alike); tests and the benchmark read these.
+STATS: Counter = Counter()
+
+
 def emit_object(module: "llvm.ModuleRef") -> bytes:
+    STATS["llvm_compiles"] += 1
     return target_machine().emit_object(module)
 
 
