@@ -1,7 +1,7 @@
 """`python -m bench [--quick] [--workload NAME ...] [--mode MODE ...] [--repeat N] [--json FILE]`
 
-Compares ours-eager with ours-compiled (`frontend.compile`; on the reference
-interpreter until the LLVM backend lands), hand-written NumPy and, when
+Compares ours-eager with ours-compiled (`frontend.compile`, native code
+from the LLVM backend), hand-written NumPy and, when
 installed, PyTorch eager. No speedup is printed for a mode whose results
 disagree with ours-eager."""
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Named workloads. Each builds its inputs once and gives, per mode, a
 function to time; every mode must compute the same result, which the harness
-checks before it reports any time. `ours-compiled` runs `frontend.compile`;
-until the LLVM backend lands its graphs run on the reference interpreter."""
+checks before it reports any time. `ours-compiled` runs `frontend.compile`
+(native code from the LLVM backend)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
