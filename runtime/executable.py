@@ -5,13 +5,14 @@ compiler/backend/program.py for the argument layout). A call checks each
 input's shape and dtype against the manifest before native code runs (a
 mismatch is a ValueError, never an out-of-bounds read), copies
 non-contiguous inputs (negative strides included) to contiguous ones,
-allocates the output buffers, and calls the entry once through a
+allocates the output buffers (64-byte aligned, as the arena), and calls the entry once through a
 prebuilt ctypes argument array. The arena and the argument array are per
 thread, so concurrent calls from several threads never share scratch memory.
 """
 from __future__ import annotations
 
 import ctypes
+import math
 import threading
 
 import numpy as np
@@ -58,7 +59,8 @@ class Executable:
         self._code = LoadedCode(object_code)
         self._entry = _ENTRY(self._code.address(manifest["entry"]))
         self._inputs = [(tuple(shape), np.dtype(dtype)) for shape, dtype in manifest["inputs"]]
-        self._buffers = [(tuple(shape), np.dtype(dtype)) for shape, dtype in manifest["buffers"]]
+        self._buffers = [(tuple(shape), np.dtype(dtype), math.prod(shape) * np.dtype(dtype).itemsize)
+                         for shape, dtype in manifest["buffers"]]
         self._outputs = [tuple(o) for o in manifest["outputs"]]
         self._n_slots = len(self._inputs) + len(self._buffers) + 2
         self._local = threading.local()
@@ -86,7 +88,7 @@ class Executable:
                 array = np.ascontiguousarray(array)
                 keep.append(array)
             args[i] = array.ctypes.data
-        buffers = [np.empty(shape, dtype) for shape, dtype in self._buffers]
+        buffers = [aligned_empty(nbytes).view(dtype).reshape(shape) for shape, dtype, nbytes in self._buffers]
         base = len(self._inputs)
         for k, buffer in enumerate(buffers):
             args[base + k] = buffer.ctypes.data
