@@ -192,6 +192,23 @@ class KernelEmitter:
         with b.goto_entry_block():
             acc = b.alloca(acc_type, name="acc")
             best_index = b.alloca(I64, name="best_index")
+        fast_extremum = node.op in ("amax", "amin") and source_dtype.is_floating_point
+        self._reduction_loop(b, inner, outer_index, acc, best_index, fast=fast_extremum)
+        if fast_extremum:
+            # llvm.maximum vectorizes but orders -0.0 below 0.0, where NumPy
+            # keeps the later of two equal zeros: a zero result is redone
+            # with NumPy's exact step (rare, so the fast loop pays off).
+            zero = b.fcmp_ordered("==", b.load(acc, typ=acc_type), ir.Constant(acc_type, 0.0))
+            with b.if_then(zero, likely=False):
+                self._reduction_loop(b, inner, outer_index, acc, best_index, fast=False)
+        if node.op.startswith("arg"):
+            return b.load(best_index, typ=I64)
+        return b.load(acc, typ=acc_type)
+
+    def _reduction_loop(self, b, inner, outer_index, acc, best_index, fast):
+        node = self.reduction
+        source_dtype, out_dtype = node.inputs[0].dtype, node.out.dtype
+        acc_type = acc.allocated_type
         b.store(_reduction_init(node.op, out_dtype if node.op == "sum" else source_dtype), acc)
         b.store(const(0), best_index)
         with loop_nest(b, [self._extent(g) for g in inner], "r") as inner_index:
@@ -202,6 +219,9 @@ class KernelEmitter:
             if node.op == "sum":
                 value = types.convert(b, value, source_dtype, out_dtype)
                 b.store(_add(b, current, value), acc)
+            elif fast:
+                b.store(types.intrinsic(b, "llvm.maximum" if node.op == "amax" else "llvm.minimum", current, value),
+                        acc)
             elif node.op in ("amax", "amin"):
                 b.store(_extremum(b, node.op, current, value), acc)
             else:
@@ -209,9 +229,6 @@ class KernelEmitter:
                 b.store(b.select(take, value, current), acc)
                 position = inner_index[0] if inner_index else const(0)
                 b.store(b.select(take, position, b.load(best_index, typ=I64)), best_index)
-        if node.op.startswith("arg"):
-            return b.load(best_index, typ=I64)
-        return b.load(acc, typ=acc_type)
 
     def _evaluate(self, b, value, proj, index, memo):
         key = (value, proj)
