@@ -126,13 +126,13 @@ def emit_matmul(module, name, node, x: Layout, y: Layout) -> ir.Function:
         a = _address(b, xp, xs[:-2], index, dtype)
         bb = _address(b, yp, ys[:-2], index, dtype)
         c = _address(b, out, [m * n * s for s in _contiguous(batch)], index, dtype)
-        b.call(_callee(kernel, library.GEMM_TYPE), [const(m), const(n), const(k), a, const(xs[-2]), const(xs[-1]),
+        b.call(_FunctionPointer(kernel, library.GEMM_TYPE), [const(m), const(n), const(k), a, const(xs[-2]), const(xs[-1]),
                         bb, const(ys[-2]), const(ys[-1]), c, scratch])
     b.ret(ir.Constant(I32, 0))
     return fn
 
 
-class _callee:
+class _FunctionPointer:
     """A function pointer as llvmlite's `call` wants its callee: a value
     that knows its function type (opaque pointers do not)."""
 
