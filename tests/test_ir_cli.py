@@ -325,7 +325,8 @@ def test_dump_writes_each_stage_of_each_variant(dump_dir):
     dumped_step(torch.ones(6, 3, dtype=torch.float64))
     names = sorted(os.listdir(dump_dir))
     assert names == sorted([f"dumped_step.{n}.{suffix}" for n in (1, 2, 3)
-                            for suffix in ("00-traced.ir", "01-optimized.ir", "02-fused.ir", "timings.txt")] + ["dumped_step.log"])
+                            for suffix in ("00-traced.ir", "01-optimized.ir", "02-fused.ir", "llvm.ll", "timings.txt")]
+                           + ["dumped_step.log"])
     assert (dump_dir / "dumped_step.log").read_text().splitlines() == [
         "variant 1: compiled dumped_step: first call",
         "variant 2: recompiling dumped_step: x.shape[0] 4 -> 6",
@@ -335,6 +336,7 @@ def test_dump_writes_each_stage_of_each_variant(dump_dir):
             text = (dump_dir / f"dumped_step.{n}.{suffix}.ir").read_text()
             assert text == str(variant.lowered.stages[stage])
             assert parse(text) == variant.lowered.stages[stage]
+        assert "define" in (dump_dir / f"dumped_step.{n}.llvm.ll").read_text()
         timings = (dump_dir / f"dumped_step.{n}.timings.txt").read_text().splitlines()
         assert [line.split()[0] for line in timings] == ["traced", "optimized", "fused", "llvm"]
         assert all(line.endswith(" ms") for line in timings)
@@ -381,3 +383,14 @@ def test_asm_stage_prints_host_assembly(capsys):
 def test_code_stages_refuse_dot_format(capsys):
     code, _, err = run(capsys, "ir", f"{MLP}:predict", "--arg", "x=f32[8,784]", "--stage", "llvm", "--format", "dot")
     assert code == 2 and "--format dot is for graph stages" in err
+
+
+def test_dump_writes_the_llvm_ir_of_a_compiled_forward_and_backward(dump_dir):
+    @torch.compile
+    def trained(w, x):
+        return (x @ w).tanh().sum()
+
+    trained(torch.randn(3, 2, requires_grad=True), torch.randn(4, 3)).backward()
+    forward = (dump_dir / "trained.1.llvm.ll").read_text()
+    backward = (dump_dir / "trained.1.llvm-backward.ll").read_text()
+    assert "@jitgrad_entry" in forward and "@jitgrad_entry" in backward and forward != backward

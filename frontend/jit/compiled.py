@@ -208,7 +208,12 @@ class CompiledFunction:
         self.cache[reading.key] = variant
         self._last = variant
         if isinstance(variant, Variant):
-            dump.write(self.name, len(self.cache), reason, variant.lowered, owner=self)
+            native = {}
+            if self.backend == "llvm":
+                native["llvm"] = variant.graph
+                if variant.plan is not None:
+                    native["llvm-backward"] = variant.plan.backward
+            dump.write(self.name, len(self.cache), reason, variant.lowered, owner=self, native=native)
         return variant
 
     def _trace(self, reading, call, note=None) -> Variant:

@@ -1,7 +1,9 @@
 """`JITGRAD_DUMP=DIR`: every stage of every compiled function, on disk.
 
 For the n-th variant of function `step`, DIR gets `step.n.00-traced.ir`,
-`step.n.01-optimized.ir`, ... (one file per stage, in pipeline order) and
+`step.n.01-optimized.ir`, ... (one file per stage, in pipeline order),
+`step.n.llvm.ll` with the LLVM IR (after O3) of the graph that runs
+natively (and `step.n.llvm-backward.ll` for a compiled backward), and
 `step.n.timings.txt` (seconds per stage), and `step.log` gets one line per
 compilation saying why it happened. Names depend only on the program, so
 two runs can be diffed file by file.
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import os
 import re
+
+from compiler.backend.native import llvm_ir
 
 _names: dict[str, str] = {}  # function name -> file stem used in this process
 
@@ -27,8 +31,9 @@ def _stem(name: str, owner: object) -> str:
     return _names[key]
 
 
-def write(name: str, variant: int, reason: str, lowered, owner=None) -> str | None:
-    """Write one variant's stages if JITGRAD_DUMP is set; returns the directory."""
+def write(name: str, variant: int, reason: str, lowered, owner=None, native=None) -> str | None:
+    """Write one variant's stages if JITGRAD_DUMP is set; returns the directory.
+    `native` maps a file label ("llvm") to a graph that runs as native code."""
     directory = os.environ.get("JITGRAD_DUMP")
     if not directory:
         return None
@@ -37,6 +42,9 @@ def write(name: str, variant: int, reason: str, lowered, owner=None) -> str | No
     for i, (stage, graph) in enumerate(lowered.stages.items()):
         with open(os.path.join(directory, f"{stem}.{variant}.{i:02d}-{stage}.ir"), "w") as f:
             f.write(str(graph))
+    for label, graph in (native or {}).items():
+        with open(os.path.join(directory, f"{stem}.{variant}.{label}.ll"), "w") as f:
+            f.write(llvm_ir(graph))
     with open(os.path.join(directory, f"{stem}.{variant}.timings.txt"), "w") as f:
         for stage, seconds in lowered.timings.items():
             f.write(f"{stage:<12} {seconds * 1e3:9.3f} ms\n")
