@@ -22,9 +22,6 @@ from ..ops.registry import Group
 from . import scalar_ops, types
 from .loops import I64, const, loop_nest
 
-REDUCTIONS = ("sum", "amax", "amin", "argmax", "argmin")
-
-
 @dataclass
 class Loops:
     """The loop dims of one kernel: sizes, and which are reduction loops."""
@@ -67,6 +64,15 @@ class KernelEmitter:
             arg.add_attribute("noalias")
         self.accesses = self._collect_accesses()
 
+    def _loop_strides(self, proj, strides) -> tuple[int, ...]:
+        """A layout's strides per loop: how far one step of each loop moves
+        an access at projection `proj` (0 for loops it does not take)."""
+        per_loop = [0] * len(self.loops.sizes)
+        for p, s in zip(proj, strides):
+            if p is not None:
+                per_loop[p] += s
+        return tuple(per_loop)
+
     def _leading_projection(self, shape):
         it = iter(range(len(self.loops.sizes)))
         return tuple(None if n == 1 else next(it) for n in shape)
@@ -107,11 +113,7 @@ class KernelEmitter:
             seen.add((value, proj))
             if value.node is None:
                 i = self.body.inputs.index(value)
-                strides = [0] * len(self.loops.sizes)
-                for p, s in zip(proj, self.in_strides[i]):
-                    if p is not None:
-                        strides[p] += s
-                accesses.add((i, tuple(strides)))
+                accesses.add((i, self._loop_strides(proj, self.in_strides[i])))
                 return
             for operand, operand_proj in self._operand_projections(value.node, proj):
                 walk(operand, operand_proj)
@@ -141,10 +143,7 @@ class KernelEmitter:
             if self.reduction is not None:
                 self.reduced = self._reduce(b, inner, index)
             value = self._evaluate(b, self.body.outputs[0], self.out_proj, index, {})
-            out_strides = [0] * len(self.loops.sizes)
-            for p, s in zip(self.out_proj, self.out_strides):
-                if p is not None:
-                    out_strides[p] += s
+            out_strides = self._loop_strides(self.out_proj, self.out_strides)
             dtype = self.body.outputs[0].dtype
             types.store(b, value, types.element_pointer(b, out, dtype, _offset(b, out_strides, index)), dtype)
         b.ret_void()
@@ -171,11 +170,7 @@ class KernelEmitter:
     def _merged_loops(self):
         """Groups of adjacent loop dims (same kind) that can run as one loop:
         for every access (output included), stride[d] == stride[d+1] * size[d+1]."""
-        out_strides = [0] * len(self.loops.sizes)
-        for p, s in zip(self.out_proj, self.out_strides):
-            if p is not None:
-                out_strides[p] += s
-        all_strides = [s for _, s in self.accesses] + [tuple(out_strides)]
+        all_strides = [s for _, s in self.accesses] + [self._loop_strides(self.out_proj, self.out_strides)]
         groups = []
         for d, n in enumerate(self.loops.sizes):
             if groups and self.loops.inner[groups[-1][-1]] == self.loops.inner[d] and \
@@ -237,10 +232,7 @@ class KernelEmitter:
         node = value.node
         if node is None:
             i = self.body.inputs.index(value)
-            strides = [0] * len(self.loops.sizes)
-            for p, s in zip(proj, self.in_strides[i]):
-                if p is not None:
-                    strides[p] += s
+            strides = self._loop_strides(proj, self.in_strides[i])
             result = types.load(b, types.element_pointer(b, self.inputs[i], value.dtype,
                                                          _offset(b, strides, index)), value.dtype)
         elif node is self.reduction:
