@@ -4,6 +4,7 @@ from compiler.dtypes import bool_ as bool  # noqa: A001  (PyTorch's name)
 from compiler.dtypes import float32, float64, int32, int64
 
 from . import autograd, nn
+from . import optim
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (DoubleTensor, FloatTensor, LongTensor, arange, as_tensor, empty, empty_like, eye,
                        from_numpy, full, full_like, linspace, manual_seed, ones, ones_like, rand, rand_like,
