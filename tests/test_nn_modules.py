@@ -3,6 +3,8 @@ forward/backward and reprs against hand-computed values and real PyTorch."""
 import math
 from collections import OrderedDict
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -339,3 +341,29 @@ def test_linear_init_distribution_matches_real_torch():
         bound = 1 / math.sqrt(50)
         assert p.abs().max().item() <= bound and q.abs().max().item() <= bound
         assert p.shape == tuple(q.shape) and p.dtype is torch.float32
+
+
+def test_compiled_module_finds_its_parameters_as_graph_inputs():
+    """compile(model): the parameters are graph inputs named as
+    named_parameters() names them; an in-place update needs no retrace."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    x = torch.randn(5, 8)
+    compiled = torch.compile(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no graph break
+        out = compiled(x)
+    want = model(x)
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-6, atol=1e-6)
+    out.sum().backward()
+    grads = [p.grad.numpy().copy() for p in model.parameters()]
+    model.zero_grad()
+    want.sum().backward()
+    for got, p in zip(grads, model.parameters()):
+        np.testing.assert_allclose(got, p.grad.numpy(), rtol=1e-6, atol=1e-6)
+    (variant,) = compiled.cache.values()
+    assert [v.name for v in variant.graph.inputs][1:] == [f"self.{name}" for name, _ in model.named_parameters()]
+    with torch.no_grad():
+        model[0].weight.mul_(2)
+    np.testing.assert_allclose(compiled(x).detach().numpy(), model(x).detach().numpy(), rtol=1e-6, atol=1e-6)
+    assert compiled.trace_count == 1

@@ -46,10 +46,19 @@ class Root:
 
 
 # A path is the root's label followed by steps: ("attr", name) or ("item", key).
+_MODULE_STORAGE = ("_modules", "_parameters", "_buffers")  # nn.Module's dicts: named as PyTorch names them
+
+
 def path_name(path) -> str:
-    parts = [path[0]]
+    """How a guard path reads in messages and graph input names:
+    `model.fc.weight`, not `model._modules['fc']._parameters['weight']`."""
+    parts, through_module = [path[0]], False
     for kind, key in path[1:]:
-        parts.append(f".{key}" if kind == "attr" else f"[{key!r}]")
+        if kind == "attr" and key in _MODULE_STORAGE:
+            through_module = True
+            continue
+        parts.append(f".{key}" if kind == "attr" or through_module else f"[{key!r}]")
+        through_module = False
     return "".join(parts)
 
 
@@ -150,6 +159,11 @@ def discover_roots(fn, depth=0, seen=None) -> list[Root]:
         owner = fn.__self__
         roots.append(Root("self", lambda: owner, lambda v: None))
     if not isinstance(func, types.FunctionType):
+        if depth == 0 and hasattr(fn, "__dict__"):  # a callable object (an nn.Module): its attributes
+            roots.append(Root("self", lambda: fn, lambda v: None))
+            forward = getattr(fn, "forward", None)
+            if inspect.ismethod(forward):
+                roots += [r for r in discover_roots(forward, depth + 1, seen) if r.label != "self"]
         return roots
     code = func.__code__
     for name, cell in zip(code.co_freevars, func.__closure__ or ()):
