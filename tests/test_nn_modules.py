@@ -1,9 +1,10 @@
 """torch.nn modules: registration, tree walks, modes, state_dict, init, and
 forward/backward and reprs against hand-computed values and real PyTorch."""
+import importlib.util
 import math
-from collections import OrderedDict
-
+import pathlib
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ import pytest
 import frontend as torch
 from frontend import nn
 from frontend.nn import functional as F
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 class Block(nn.Module):
@@ -367,3 +370,13 @@ def test_compiled_module_finds_its_parameters_as_graph_inputs():
         model[0].weight.mul_(2)
     np.testing.assert_allclose(compiled(x).detach().numpy(), model(x).detach().numpy(), rtol=1e-6, atol=1e-6)
     assert compiled.trace_count == 1
+
+
+def test_classifier_example_trains_with_equal_eager_and_compiled_losses(capsys):
+    spec = importlib.util.spec_from_file_location("classifier_example", ROOT / "examples" / "classifier.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    eager, compiled = example.main(steps=12)
+    assert eager[-1] < 0.5 * eager[0]  # it learns
+    np.testing.assert_allclose(compiled, eager, rtol=1e-4, atol=1e-6)
+    assert "per step: eager" in capsys.readouterr().out
