@@ -12,7 +12,7 @@ import llvmlite.ir as ir
 from .. import dtypes
 from . import library, types
 from .layout import Layout
-from .loops import I64, const, loop_nest
+from .loops import I64, const, linear_offset, loop_nest
 
 I32 = ir.IntType(32)
 
@@ -26,11 +26,7 @@ def _function(module, name, n_pointers) -> ir.Function:
 
 
 def _address(b, base, layout_strides, indices, dtype):
-    offset = const(0)
-    for i, s in zip(indices, layout_strides):
-        if s:
-            offset = b.add(offset, b.mul(i, const(s)))
-    return types.element_pointer(b, base, dtype, offset)
+    return types.element_pointer(b, base, dtype, linear_offset(b, zip(indices, layout_strides)))
 
 
 def _check_indices(b, fn, pointer, idx: Layout, dtype, size, code):

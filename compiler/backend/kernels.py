@@ -20,7 +20,7 @@ import llvmlite.ir as ir
 from .. import dtypes
 from ..ops.registry import Group
 from . import scalar_ops, types
-from .loops import I64, const, loop_nest
+from .loops import I64, const, linear_offset, loop_nest
 
 @dataclass
 class Loops:
@@ -63,6 +63,11 @@ class KernelEmitter:
         for arg in self.fn.args:
             arg.add_attribute("noalias")
         self.accesses = self._collect_accesses()
+
+    @staticmethod
+    def _offset(b, strides, index):
+        """The offset at the loop indices `index` (loop -> value; merged-away loops absent)."""
+        return linear_offset(b, ((index[d], s) for d, s in enumerate(strides) if d in index))
 
     def _loop_strides(self, proj, strides) -> tuple[int, ...]:
         """A layout's strides per loop: how far one step of each loop moves
@@ -145,7 +150,7 @@ class KernelEmitter:
             value = self._evaluate(b, self.body.outputs[0], self.out_proj, index, {})
             out_strides = self._loop_strides(self.out_proj, self.out_strides)
             dtype = self.body.outputs[0].dtype
-            types.store(b, value, types.element_pointer(b, out, dtype, _offset(b, out_strides, index)), dtype)
+            types.store(b, value, types.element_pointer(b, out, dtype, self._offset(b, out_strides, index)), dtype)
         b.ret_void()
         return self.fn
 
@@ -234,7 +239,7 @@ class KernelEmitter:
             i = self.body.inputs.index(value)
             strides = self._loop_strides(proj, self.in_strides[i])
             result = types.load(b, types.element_pointer(b, self.inputs[i], value.dtype,
-                                                         _offset(b, strides, index)), value.dtype)
+                                                         self._offset(b, strides, index)), value.dtype)
         elif node is self.reduction:
             result = self.reduced
         elif node.op == "full":
@@ -248,16 +253,6 @@ class KernelEmitter:
                                      node.out.aval)
         memo[key] = result
         return result
-
-
-def _offset(b: ir.IRBuilder, strides, index):
-    total = None
-    for d, s in enumerate(strides):
-        if s == 0 or d not in index:
-            continue
-        term = index[d] if s == 1 else b.mul(index[d], const(s), flags=("nsw",))
-        total = term if total is None else b.add(total, term, flags=("nsw",))
-    return total if total is not None else const(0)
 
 
 def _reduction_init(op: str, dtype: dtypes.DType):

@@ -41,3 +41,15 @@ def loop_nest(builder: ir.IRBuilder, counts, name: str = "i"):
     """Nested loops over `counts`, outermost first; yields the indices."""
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(for_range(builder, n, f"{name}{d}")) for d, n in enumerate(counts)]
+
+
+def linear_offset(builder: ir.IRBuilder, terms):
+    """sum(index * stride) over (index, stride) pairs, zero strides skipped:
+    an element's offset in a strided layout."""
+    total = None
+    for index, stride in terms:
+        if stride == 0:
+            continue
+        term = index if stride == 1 else builder.mul(index, const(stride), flags=("nsw",))
+        total = term if total is None else builder.add(total, term, flags=("nsw",))
+    return total if total is not None else const(0)

@@ -20,6 +20,7 @@ import llvmlite.ir as ir
 
 from ..ir.graph import Graph
 from ..ir.kernel import KERNEL_OP
+from ..ops.movement import padded_region
 from ..ops.registry import ELEMENTWISE, Aval, Group
 from ..passes.memory import align_up, plan_memory
 from . import gemm, indexing, library, types
@@ -165,11 +166,7 @@ class _ProgramBuilder:
 
     @staticmethod
     def _padded_region(node, out: Layout) -> Layout:
-        config = node.attrs["config"]
-        starts = [lo for lo, _, _ in config]
-        steps = [it + 1 for _, _, it in config]
-        stops = [lo + (n - 1) * st + 1 if n else lo for n, lo, st in zip(node.inputs[0].shape, starts, steps)]
-        return out.sliced(starts, stops, steps, node.inputs[0].shape)
+        return out.sliced(*padded_region(node.inputs[0].shape, node.attrs["config"]), node.inputs[0].shape)
 
     @staticmethod
     def _concat_region(node, out: Layout, start, stop) -> Layout:

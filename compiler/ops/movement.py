@@ -84,11 +84,19 @@ def _slice(x, starts, stops, steps):
     return x[tuple(slice(*a) for a in zip(starts, stops, steps))]
 
 
+def padded_region(shape, config):
+    """(starts, stops, steps) of the input's elements within a pad's result:
+    the pad's reference, its derivative and the LLVM backend place them so."""
+    starts = [lo for lo, _, _ in config]
+    steps = [it + 1 for _, _, it in config]
+    stops = [lo + (n - 1) * st + 1 if n else lo for n, lo, st in zip(shape, starts, steps)]
+    return tuple(starts), tuple(stops), tuple(steps)
+
+
 def _pad(x, config):
     out_shape = infer_pad(Aval(x.shape, None), config=config).shape
     out = np.zeros(out_shape, x.dtype)
-    out[tuple(slice(lo, lo + (n - 1) * (it + 1) + 1 if n else lo, it + 1)
-              for n, (lo, hi, it) in zip(x.shape, config))] = x
+    out[tuple(slice(*region) for region in zip(*padded_region(x.shape, config)))] = x
     return out
 
 
@@ -103,12 +111,7 @@ def _slice_rule(g, shapes, starts, stops, steps):
 
 
 def _pad_rule(g, shapes, config):
-    starts, stops, steps = [], [], []
-    for n, (lo, hi, it) in zip(shapes[0], config):
-        starts.append(lo)
-        stops.append(lo + (n - 1) * (it + 1) + 1 if n else lo)
-        steps.append(it + 1)
-    return g.strided_slice(tuple(starts), tuple(stops), tuple(steps))
+    return g.strided_slice(*padded_region(shapes[0], config))
 
 
 def _concat_rule(g, shapes, axis, index):
