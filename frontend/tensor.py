@@ -193,6 +193,10 @@ class Tensor(TensorOps):
 
     def _store(self, result: "Tensor"):
         """Write `result` (same shape, already checked) into this tensor's storage."""
+        trace = _ACTIVE_TRACE[0]
+        if trace is not None and getattr(result, "_trace", None) is trace:
+            trace.promote(self, result)  # `acc = zeros(n); acc += x` while tracing: acc becomes traced
+            return
         np.copyto(self._data, result._data, casting="unsafe")
         self._version_counter.value += 1
 

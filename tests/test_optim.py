@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import frontend as torch
-from frontend.jit import CompileError, GraphBreakWarning
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 TOL = {"float32": dict(rtol=2e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-14)}
@@ -338,42 +337,3 @@ def test_repr_matches_real_torch():
                                                 {"params": [real_torch.ones(2, requires_grad=True)], "lr": 0.5}],
                                                **kwargs)
         assert repr(ours) == repr(real)
-
-
-# ---- under torch.compile -------------------------------------------------------------------------------
-
-def _train(name, compiled, steps=3, fullgraph=True):
-    rng = np.random.default_rng(7)
-    w = torch.tensor(rng.standard_normal((4, 2)).astype(np.float32), requires_grad=True)
-    batches = [(torch.tensor(rng.standard_normal((5, 4)).astype(np.float32)),
-                torch.tensor(rng.standard_normal((5, 2)).astype(np.float32))) for _ in range(steps)]
-    opt = torch.optim.SGD([w], lr=0.1, momentum=0.9) if name == "SGD" else torch.optim.Adam([w], lr=0.1)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = ((x @ w - y) ** 2).mean()
-        loss.backward()
-        opt.step()
-        return loss
-
-    if compiled:
-        step = torch.compile(step, fullgraph=fullgraph)
-    losses = [step(x, y).item() for x, y in batches]
-    return losses, w.detach().numpy(), {k: v.numpy() for s in opt.state.values() for k, v in s.items()}, opt
-
-
-@pytest.mark.parametrize("name", ["SGD", "Adam"])
-def test_step_inside_a_compiled_function_is_an_honest_graph_break(name):
-    """Optimizer state is keyed by parameter tensors, which tracing replaces:
-    until compiling optimizers lands, step() inside compile breaks the graph
-    (CompileError under fullgraph; otherwise eager results and one warning)."""
-    with pytest.raises(CompileError, match=rf"{name}.step\(\) inside a compiled function is not supported yet"):
-        _train(name, compiled=True)
-    with pytest.warns(GraphBreakWarning, match=rf"{name}.step\(\)"):
-        losses, w, state, opt = _train(name, compiled=True, fullgraph=False)
-    want_losses, want_w, want_state, _ = _train(name, compiled=False)
-    np.testing.assert_allclose(losses, want_losses, rtol=1e-6)
-    np.testing.assert_allclose(w, want_w, rtol=1e-6, atol=1e-7)
-    assert len(opt.state) == 1 and sorted(state) == sorted(want_state)
-    for key in want_state:
-        np.testing.assert_allclose(state[key], want_state[key], rtol=1e-6, atol=1e-7)

@@ -26,9 +26,9 @@ from ..tensor import Tensor
 from . import dump, effects
 from .backward import BackwardPlan, attach, freed_node, history_freed, plan_backward
 from .check import CHECKED_CALLS, checked_call
-from .guards import (arg_roots, describe_change, discover_roots, grad_state, path_name, read_call,
-                     show_grad_state, swap_in)
+from .guards import arg_roots, describe_change, discover_roots, grad_state, path_name, read_call, show_grad_state
 from .outputs import flatten, rebuild
+from .placement import rekey, remove, swap_in
 from .runner import runner
 from .trace_state import GraphBreak, is_tracing
 from .tracer import Trace
@@ -222,25 +222,28 @@ class CompiledFunction:
         trace = Trace(self.name)
         roots = self._call_roots(call)
         paths = [path for path, _ in reading.tensors]
-        undo, tracers = [], []
+        undo, tracers, originals = [], [], {}
         try:
             with trace:
                 for path, tensor in reading.tensors:
                     tracers.append(trace.add_input(trace.graph.fresh_input_name(path_name(path)), tensor))
                     undo.append(swap_in(roots, path, tracers[-1]))
+                originals = {id(tracer): tensor for tracer, (_, tensor) in zip(tracers, reading.tensors)}
+                undo += self._place_tracers(reading, tracers, roots)
                 result = self.fn(*call[0], **call[1])
                 if trace.broken is not None:
                     raise trace.broken
                 outputs, names, out_tracers = [], [], []
                 spec = flatten(result, trace, {id(t): i for i, t in enumerate(tracers)}, outputs, names,
                                out_tracers)
-                after, _ = read_call(self._arg_names, self._roots, call[0], call[1])
+                after, _ = read_call(self._arg_names, self._roots, call[0], call[1], originals)
                 writebacks, stores = effects.collect(trace, tracers, paths, after, outputs, names)
                 owners = _leaf_owners(trace, tracers)
                 grad_updates = effects.collect_grads(trace, owners, outputs, names)
         finally:
             for restore in reversed(undo):
                 restore()
+            self._take_out_traced_values(trace, call, roots, originals)
         graph = trace.graph
         graph.set_outputs(outputs, names)
         graph.notes = [note] if note else []
@@ -268,6 +271,33 @@ class CompiledFunction:
         grad_names = [f"{leaf._leaf[1]}.grad" for leaf in trace.grad_inputs]
         return Variant(Lowered(stages, timings), runs, self._sources(trace, tracers, owners), spec,
                        len(out_tracers), writebacks, stores, grad_updates, plan, freed, grad_guards, grad_names, run)
+
+    @staticmethod
+    def _place_tracers(reading, tracers, roots) -> list:
+        """The tracers at every other path to their tensors (`param_groups`),
+        and as keys of dicts keyed by those tensors (`opt.state`); returns the
+        undos."""
+        undo = [swap_in(roots, path, tracers[first]) for path, first in reading.aliases]
+        to_tracers = rekey({id(tensor): tracer for (_, tensor), tracer in zip(reading.tensors, tracers)})
+        for d in reading.keyed_dicts:
+            to_tracers(d)
+        return undo
+
+    def _take_out_traced_values(self, trace, call, roots, originals):
+        """Put the caller's state back as tracing found it: dicts keyed by
+        tracers (also entries added while tracing, `state[p] = {}`) are keyed
+        by the caller's tensors again, and tensors the trace stored (a new
+        optimizer state entry: tracers or trace-time constants) are removed.
+        Each run of the graph stores real ones (effects.Store); a failed trace
+        leaves the state as it was, so eager can run instead."""
+        left, _ = read_call(self._arg_names, self._roots, call[0], call[1], originals)
+        to_tensors = rekey(originals)
+        for d in left.keyed_dicts:
+            to_tensors(d)
+        places = left.tensors + [(path, left.tensors[first][1]) for path, first in left.aliases]
+        for path, tensor in places:
+            if getattr(tensor, "_trace", None) is trace or trace.created.get(id(tensor)) is tensor:
+                remove(roots, path)
 
     @staticmethod
     def _sources(trace, tracers, owners):

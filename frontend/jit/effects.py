@@ -4,8 +4,9 @@
   graph returns each written tensor's final value, which is copied back, and
   its version counter advances by as many writes as eager makes.
 - Tensors stored into state the function can reach (`model.w = model.w * 0.5`,
-  a new entry in a state dict): the graph returns the value, and each run
-  stores a fresh tensor holding it at the same place.
+  a new entry in a state dict, an optimizer's first momentum buffer, a
+  constant made inside such as Adam's first step count): the graph returns
+  the value, and each run stores a fresh tensor holding it at the same place.
 - Leaves' `.grad` after a `backward()` inside (accumulated, zeroed, set to
   None): the graph returns the new values; each run does what eager did to
   the caller's `.grad`: add in place into the same tensor, set a new one, or
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..tensor import Tensor
-from .guards import Reading, swap_in
+from .guards import Reading
+from .placement import swap_in
 from .trace_state import GraphBreak
 from .tracer import Trace, Tracer
 
@@ -70,12 +72,14 @@ def collect(trace: Trace, tracers: list, paths: list, after: Reading, outputs: l
             names.append(f"{value.name}.updated")
     original = {path: tracer for path, tracer in zip(paths, tracers)}
     for path, tensor in after.tensors:
-        if isinstance(tensor, Tracer) and tensor._trace is trace and original.get(path) is not tensor:
+        traced = isinstance(tensor, Tracer) and tensor._trace is trace and original.get(path) is not tensor
+        made_inside = not isinstance(tensor, Tracer) and trace.created.get(id(tensor)) is tensor
+        if traced or made_inside:
             if len(path) == 1 and path[0] in after.arg_labels:
                 continue  # rebinding a parameter name is local to the function
             _no_history_escapes(tensor, "storing a tensor into " + ".".join(map(str, path)))
             stores.append(Store(path, len(outputs)))
-            outputs.append(tensor._current())
+            outputs.append(trace.lift(tensor)._current())
             names.append("store." + ".".join(str(step[1]) if isinstance(step, tuple) else step for step in path))
     return writebacks, stores
 

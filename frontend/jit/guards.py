@@ -31,6 +31,8 @@ from ..tensor import Tensor
 MAX_DEPTH = 6
 # Longer containers (a dataset kept in a list) are guarded by identity and
 # length only; a tensor in one that the function uses is captured at use.
+# Tensors that require grad in a long list (an optimizer's parameters) and
+# dicts keyed by tensors (its state) are read in full.
 MAX_ITEMS = 256
 _OPAQUE_MODULES = frozenset(sys.stdlib_module_names) | {"builtins", "numpy", "networkx", "llvmlite", "compiler"}
 _SCALARS = (bool, int, float, complex, str, bytes, type(None), DType)
@@ -46,6 +48,26 @@ class Root:
 
 
 # A path is the root's label followed by steps: ("attr", name) or ("item", key).
+# A dict key that is a tensor (an optimizer's state, keyed by parameters) is
+# a TensorKey: it hashes and compares by identity and reads as the tensor's name.
+
+
+class TensorKey:
+    """A tensor used as a dict key, inside a guard path."""
+
+    __slots__ = ("tensor", "label")
+
+    def __init__(self, tensor, label: str):
+        self.tensor, self.label = tensor, label
+
+    def __eq__(self, other):
+        return isinstance(other, TensorKey) and other.tensor is self.tensor
+
+    def __hash__(self):
+        return id(self.tensor)
+
+    def __repr__(self):
+        return self.label
 _MODULE_STORAGE = ("_modules", "_parameters", "_buffers")  # nn.Module's dicts: named as PyTorch names them
 
 
@@ -63,13 +85,24 @@ def path_name(path) -> str:
 
 
 class Reading:
-    """One call's guard entries and the tensors it passes to the graph."""
+    """One call's guard entries and the tensors it passes to the graph.
 
-    def __init__(self):
+    `aliases` are the other paths to a tensor already read (an optimizer's
+    `param_groups` list holds the model's parameters): tracing puts the same
+    tracer there. `keyed_dicts` are dicts with tensor keys, which tracing
+    re-keys by tracers so that `state[p]` finds a parameter's entry. Reading
+    state during a trace, `originals` maps those tracers back to the
+    caller's tensors, so paths name the tensors a later call will have."""
+
+    def __init__(self, originals: dict | None = None):
         self.entries: list[tuple[tuple, Any]] = []
         self.tensors: list[tuple[tuple, Tensor]] = []
+        self.aliases: list[tuple[tuple, int]] = []
+        self.keyed_dicts: list[dict] = []
+        self._long_lists: list[tuple[tuple, list]] = []
         self._tensor_index: dict[int, int] = {}
         self._seen: set[int] = set()
+        self._originals = originals or {}
         self.arg_labels: set[str] = set()  # roots that are the call's own arguments
 
     @property
@@ -81,6 +114,7 @@ class Reading:
             first = self._tensor_index.get(id(obj))
             if first is not None:
                 self.entries.append((path, ("same tensor as", path_name(self.tensors[first][0]))))
+                self.aliases.append((path, first))
                 return
             self._tensor_index[id(obj)] = len(self.tensors)
             self.tensors.append((path, obj))
@@ -91,7 +125,14 @@ class Reading:
             self.entries.append((path, ("ndarray", id(obj), obj.shape, obj.dtype.str)))
         elif depth >= MAX_DEPTH or id(obj) in self._seen:
             self.entries.append((path, ("object", id(obj))))
-        elif isinstance(obj, (list, tuple, dict)) and len(obj) > MAX_ITEMS:
+        elif isinstance(obj, (list, tuple)) and len(obj) > MAX_ITEMS:
+            self._seen.add(id(obj))
+            self.entries.append((path, (type(obj).__name__, id(obj), len(obj))))
+            for i, item in enumerate(obj):  # parameters are read one by one: their .grad is traced
+                if isinstance(item, Tensor) and item.requires_grad:
+                    self.walk(item, path + (("item", i),), depth + 1)
+            self._long_lists.append((path, obj))
+        elif isinstance(obj, dict) and len(obj) > MAX_ITEMS and not _has_tensor_keys(obj):
             self.entries.append((path, (type(obj).__name__, id(obj), len(obj))))
         elif isinstance(obj, (list, tuple)):
             self._seen.add(id(obj))
@@ -100,8 +141,11 @@ class Reading:
                 self.walk(item, path + (("item", i),), depth + 1)
         elif isinstance(obj, dict):
             self._seen.add(id(obj))
-            self.entries.append((path, ("dict", tuple(obj))))
-            for k, item in obj.items():
+            keys = [self._key(k, i) for i, k in enumerate(obj)]
+            self.entries.append((path, ("dict", tuple(k if not isinstance(k, TensorKey)
+                                                      else ("tensor", id(k.tensor), k.label) for k in keys))))
+            self._note_tensor_keys(obj)
+            for k, item in zip(keys, obj.values()):
                 self.walk(item, path + (("item", k),), depth + 1)
         elif _walkable_object(obj):
             self._seen.add(id(obj))
@@ -116,6 +160,34 @@ class Reading:
                     self.walk(item, path + (("attr", name),), depth + 1)
         else:  # functions, classes, modules, library objects: by identity
             self.entries.append((path, ("object", id(obj))))
+
+
+    def _key(self, key, position):
+        """A dict key as a path step: tensors become TensorKeys named after
+        where else the tensor was read (`model.0.weight`)."""
+        if not isinstance(key, Tensor):
+            return key
+        key = self._originals.get(id(key), key)
+        first = self._tensor_index.get(id(key))
+        return TensorKey(key, path_name(self.tensors[first][0]) if first is not None else f"<key {position}>")
+
+    def _note_tensor_keys(self, obj: dict):
+        if _has_tensor_keys(obj):
+            self.keyed_dicts.append(obj)
+
+    def finish(self):
+        """Aliases inside long lists (guarded by identity, parameters read one
+        by one): a tensor read elsewhere gets its tracer there too."""
+        for path, items in self._long_lists:
+            for i, item in enumerate(items):
+                first = self._tensor_index.get(id(item)) if isinstance(item, Tensor) else None
+                if first is not None and not item.requires_grad:
+                    self.aliases.append((path + (("item", i),), first))
+
+
+def _has_tensor_keys(d: dict) -> bool:
+    """A dict keyed by tensors (an optimizer's state) is state, not data: read whatever its size."""
+    return any(isinstance(k, Tensor) for k in d)
 
 
 def _walkable_object(obj) -> bool:
@@ -209,12 +281,12 @@ def _attr_root(label, owner, attr):
     return Root(label, lambda: getattr(owner, attr, None), lambda value: setattr(owner, attr, value))
 
 
-def read_call(arg_names, roots, args, kwargs) -> tuple[Reading, list]:
+def read_call(arg_names, roots, args, kwargs, originals=None) -> tuple[Reading, list]:
     """Walk a call's arguments and the function's roots. Returns the reading
     and the call as a mutable `[args list, kwargs dict]` that tracing swaps
     tracers into."""
     call = [list(args), dict(kwargs)]
-    reading = Reading()
+    reading = Reading(originals)
     for i, value in enumerate(call[0]):
         if isinstance(value, np.ndarray):
             raise TypeError(f"compiled functions take tensors, not NumPy arrays (argument "
@@ -227,6 +299,7 @@ def read_call(arg_names, roots, args, kwargs) -> tuple[Reading, list]:
     for root in roots:
         reading.walk(root.get(), (root.label,))
     reading.entries.append((("grad_mode",), is_grad_enabled()))
+    reading.finish()
     return reading, call
 
 
@@ -243,42 +316,6 @@ def arg_roots(arg_names, call) -> dict[str, Root]:
     for name in call[1]:
         roots[name] = Root(name, lambda n=name: call[1][n], lambda v, n=name: call[1].__setitem__(n, v))
     return roots
-
-
-def swap_in(roots: dict[str, Root], path, new) -> Callable[[], None]:
-    """Put `new` where `path` leads (rebuilding tuples on the way, setting
-    attributes and items of mutable containers); returns the undo."""
-    root = roots[path[0]]
-    chain = [root.get()]
-    for step in path[1:-1]:
-        chain.append(_get(chain[-1], step))
-    value = new
-    for parent, step in zip(reversed(chain), reversed(path[1:])):
-        if isinstance(parent, tuple):
-            items = list(parent)
-            items[step[1]] = value
-            value = type(parent)._make(items) if hasattr(parent, "_fields") else type(parent)(items)
-            continue
-        old = _get(parent, step)
-        _set(parent, step, value)
-        return lambda: _set(parent, step, old)
-    old = root.get()
-    root.set(value)
-    return lambda: root.set(old)
-
-
-def _get(obj, step):
-    kind, key = step
-    return getattr(obj, key) if kind == "attr" else obj[key]
-
-
-def _set(obj, step, value):
-    kind, key = step
-    if kind == "attr":
-        # Plain instance storage, bypassing a class's own __setattr__; classes need setattr.
-        (setattr if isinstance(obj, type) else object.__setattr__)(obj, key, value)
-    else:
-        obj[key] = value
 
 
 def describe_change(old_entries, new_entries) -> str:
@@ -326,6 +363,9 @@ def show_grad_state(state) -> str:
 
 
 def _show(value) -> str:
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == "dict":
+        keys = (k[2] if isinstance(k, tuple) and len(k) == 3 and k[0] == "tensor" else repr(k) for k in value[1])
+        return "keys [" + ", ".join(keys) + "]"
     if isinstance(value, tuple) and len(value) == 2 and value[0] == "same tensor as":
         return f"the same tensor as {value[1]}"
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):

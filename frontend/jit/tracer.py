@@ -275,6 +275,28 @@ class Trace:
                 tracer._leaf = (tensor, name)
         return tracer
 
+    def promote(self, t: Tensor, result: Tracer):
+        """An in-place write of a traced value into a tensor made inside the
+        function (`acc = torch.zeros(n); acc += x`, Adam's first moments):
+        from here on that tensor is a tracer holding the written value, with
+        the version and history eager would give it."""
+        if self.created.get(id(t)) is not t:
+            raise GraphBreak("writing a traced value in place into a tensor the compiled function reached only "
+                             "at use (not through its arguments, closure, globals or attributes): pass it in")
+        if t._base is not None:
+            raise GraphBreak("writing a traced value into a view of a tensor made inside the compiled function: "
+                             "write into the tensor itself, or build the view from a traced tensor")
+        if t._requires_grad:
+            raise GraphBreak(GRADIENTS_INSIDE)
+        if result.dtype is not t.dtype:
+            result = result.to(t.dtype)
+        del self.created[id(t)]
+        version, grad_fn, output_nr = t._version_counter, t._grad_fn, t._output_nr
+        t.__class__ = Tracer
+        Tracer.__init__(t, self, result._current())
+        t._version_counter, t._grad_fn, t._output_nr = version, grad_fn, output_nr
+        version.value += 1
+
     def load_grad(self, tracer: Tracer):
         (tensor, name), value = tracer._leaf, None
         grad = tensor._grad
@@ -284,7 +306,16 @@ class Trace:
         self.grad_inputs[tracer] = (tracer._grad, value)
 
     def involves(self, inputs) -> bool:
-        return any(getattr(t, "_trace", None) is self for t in _flat(inputs))
+        """Whether an op belongs in the graph: it reads a tracer, a tensor
+        from outside the function (captured at use: its value can change
+        between calls), or a view whose base has since become traced."""
+        for t in _flat(inputs):
+            if isinstance(t, Tracer):
+                if t._trace is self:
+                    return True
+            elif isinstance(t, Tensor) and (self.created.get(id(t)) is not t or isinstance(t._base, Tracer)):
+                return True
+        return False
 
     def apply(self, op, inputs, attrs):
         prim = REGISTRY[op]
@@ -336,6 +367,9 @@ class Trace:
         constant input whose data is bound at call time."""
         if t.requires_grad:
             raise GraphBreak(GRADIENTS_INSIDE)
+        if isinstance(t._base, Tracer):  # its base was promoted: this view's data is stale
+            raise GraphBreak("a view of a tensor made inside the compiled function is read after a traced value "
+                             "was written into that tensor: take the view after the write")
         key = (id(t), t._version_counter.value)
         if key not in self._const_cache:
             data = t._data

@@ -12,7 +12,6 @@ from compiler import dtypes
 
 from ..autograd import enable_grad, no_grad
 from ..autograd.zero_grad import zero_grads
-from ..jit.trace_state import GraphBreak, is_tracing
 from ..tensor import Tensor
 
 
@@ -40,14 +39,11 @@ def _typename(obj) -> str:
 
 def _use_grad(step):
     """Run `step` without recording gradients (PyTorch's `_use_grad_for_differentiable`).
-    Inside a traced function it is a graph break: optimizer state is keyed by
-    the parameter tensors, which tracing replaces, so a traced step would
-    silently lose its state (capturing optimizers is the models issue's work)."""
+    Inside a compiled function the step is traced like any other code: the
+    parameters, their `.grad` and the state tensors are graph inputs, and
+    tracing re-keys `state` by the parameters' tracers (jit/placement.py)."""
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
-        if is_tracing():
-            raise GraphBreak(f"{type(self).__name__}.step() inside a compiled function is not supported yet "
-                             "(its state is keyed by parameter tensors); call it outside the compiled function")
         with no_grad():
             return step(self, *args, **kwargs)
     return wrapper
@@ -62,8 +58,8 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
                             "but got " + _typename(params))
+        self.param_groups: list[dict] = []  # before `state`: guards name state entries after the parameters
         self.state: defaultdict = defaultdict(dict)
-        self.param_groups: list[dict] = []
         param_groups = list(params)
         if len(param_groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
