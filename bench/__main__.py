@@ -1,52 +1,79 @@
-"""`python -m bench [--quick] [--workload NAME ...] [--mode MODE ...] [--repeat N] [--json FILE]`
-
-Compares ours-eager with ours-compiled (`frontend.compile`, native code
-from the LLVM backend), hand-written NumPy and, when
-installed, PyTorch eager. No speedup is printed for a mode whose results
-disagree with ours-eager."""
+"""Times named workloads in ours-eager and ours-compiled
+(frontend.compile, native code from the LLVM backend), and against
+hand-written NumPy, PyTorch eager, torch.compile and jax.jit where those are
+installed. Every mode must agree with ours-eager before it is timed; the exit
+status is nonzero if one disagrees or fails."""
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 
-from .harness import run_workload
+from .machine import machine_info, machine_line
+from .plot import write_plot
+from .progress import Progress
+from .runner import Settings, run_workload
+from .systems import MODES, available_modes
+from .table import LEGEND, format_table
 from .workloads import WORKLOADS
+
+QUICK = Settings(repeat=5, min_seconds=0.2, min_sample_seconds=1e-3)
+FULL = Settings(repeat=10, min_seconds=1.0, min_sample_seconds=2e-3)
+QUICK_COMPILE_PROBES = {"mlp_step_small"}  # keeps --quick short; a full run probes every workload
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     epilog="Columns: " + "; ".join(LEGEND))
+    names = [w.name for w in WORKLOADS]
+    parser.add_argument("--quick", action="store_true",
+                        help="the quick workload subset, fewer and shorter timings, compile time of "
+                             "mlp_step_small only (< 2 min)")
+    parser.add_argument("--workload", action="append", choices=names, metavar="NAME",
+                        help=f"run this workload (repeatable; overrides --quick's subset): {', '.join(names)}")
+    parser.add_argument("--mode", action="append", choices=MODES, metavar="MODE",
+                        help=f"run this mode (repeatable; ours-eager always runs as the baseline): {', '.join(MODES)}")
+    parser.add_argument("--repeat", type=int, metavar="N",
+                        help=f"timed samples per mode at least (default {FULL.repeat}, quick {QUICK.repeat})")
+    parser.add_argument("--json", metavar="FILE", help="write the machine, settings and every row as JSON")
+    parser.add_argument("--plot", metavar="FILE.png", help="write a bar chart of speedups (needs matplotlib)")
+    args = parser.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small workloads, few repetitions (< 2 min)")
-    parser.add_argument("--workload", action="append", help="run only these workloads (repeatable)")
-    parser.add_argument("--mode", action="append", help="run only these modes besides ours-eager")
-    parser.add_argument("--repeat", type=int, default=None, help="timed runs per mode (default 5, quick 3)")
-    parser.add_argument("--json", help="write the results as JSON to this file")
-    args = parser.parse_args(argv)
-
-    chosen = [w for w in WORKLOADS if (not args.workload or w.name in args.workload) and (w.quick or not args.quick)]
-    if args.workload and not chosen:
-        parser.error(f"no workload named {args.workload}; choose from {[w.name for w in WORKLOADS]}")
-    repeat = args.repeat or (3 if args.quick else 5)
-    min_seconds = 0.05 if args.quick else 0.5
-    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    log(f"running {len(chosen)} workloads, {repeat} timed runs each")
+    args = parse_args(argv)
+    base = QUICK if args.quick else FULL
+    settings = Settings(args.repeat or base.repeat, base.min_seconds, base.min_sample_seconds)
+    workloads = [w for w in WORKLOADS if (w.name in args.workload if args.workload else w.quick or not args.quick)]
+    modes, notes = available_modes(args.mode)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    progress = Progress(len(workloads))
     rows = []
-    for workload in chosen:
-        rows += run_workload(workload, args.mode, repeat, min_seconds, log)
+    for i, workload in enumerate(workloads, 1):
+        progress.begin(i, workload.name)
+        probe = workload.name in QUICK_COMPILE_PROBES if args.quick else True
+        rows += run_workload(workload, modes, settings, probe, progress.say)
+        progress.finish_workload()
+        notes += [f"{workload.name}: {note}" for note in workload.notes]
 
-    print(f"\n{'workload':<24} {'mode':<14} {'median':>12} {'spread':>10} {'vs eager':>9} {'max err':>9}")
-    for r in rows:
-        if r.get("median_s") is None:
-            print(f"{r['workload']:<24} {r['mode']:<14} {'disagrees with ours-eager: not timed':>44}")
-            continue
-        print(f"{r['workload']:<24} {r['mode']:<14} {r['median_s'] * 1e3:10.4f}ms {r['spread_s'] * 1e3:8.3f}ms "
-              f"{r['speedup_vs_eager']:8.2f}x {r['max_abs_error']:9.1e}")
-    print(f"\nmachine: {platform.machine()} {platform.processor() or ''}, Python {platform.python_version()}")
+    info = machine_info()
+    print(format_table(rows, machine_line(info), notes))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": platform.platform(), "results": rows}, f, indent=2)
-    return 0 if all(r["agrees"] for r in rows) else 1
+            json.dump({"machine": info, "settings": {"quick": args.quick, **vars(settings)}, "modes": modes,
+                       "notes": notes, "workloads": {w.name: w.description for w in workloads}, "results": rows},
+                      f, indent=2)
+    if args.plot:
+        problem = write_plot(rows, args.plot)
+        print(problem or f"plot written to {args.plot}", file=sys.stderr)
+    bad = [r for r in rows if r["status"] != "ok"]
+    for r in bad:
+        print(f"error: {r['workload']} {r['mode']}: {r['status']}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":
