@@ -111,6 +111,8 @@ def run_ir(args) -> str:
     except Exception as e:  # the user's code raised while tracing
         _print_user_traceback(e)
         raise UsageError(f"{func_name} raised while tracing: {type(e).__name__}: {e}") from None
+    if "optimized" not in lowered.stages:  # outputs that require grad were lowered as joint/forward/backward
+        _add_optimized(lowered)
     stages = STAGES if args.stage == "all" else (args.stage,)
     if set(stages) & set(TRAINING_STAGES):
         _add_backward(lowered, args.wrt)
@@ -133,6 +135,16 @@ def run_ir(args) -> str:
                 if stage in ("fused", "forward", "backward") else ""
             parts.append((header if len(stages) > 1 else "") + summary + str(graph))
     return "\n".join(parts)
+
+
+def _add_optimized(lowered):
+    import time
+
+    from .passes import run_pipeline
+
+    start = time.perf_counter()
+    lowered.stages["optimized"] = run_pipeline(lowered.stages["traced"])
+    lowered.timings["optimized"] = time.perf_counter() - start
 
 
 def _add_fused(lowered):

@@ -189,6 +189,24 @@ def test_inputs_maker_may_return_a_dict_or_one_tensor(capsys, tmp_path):
         assert "value=2.0" in out  # the default argument
 
 
+def test_every_stage_prints_when_the_weights_require_grad(capsys, tmp_path):
+    """Outputs that require grad are lowered as joint/forward/backward; the
+    CLI still shows the optimized and fused inference graphs."""
+    user = tmp_path / "trained.py"
+    user.write_text(textwrap.dedent("""\
+        import frontend as torch
+
+        W = torch.ones(3, 2, requires_grad=True)
+
+        def predict(x):
+            return (x @ W).tanh()
+        """))
+    code, out, err = run(capsys, "ir", f"{user}:predict", "--arg", "x=f32[4,3]")
+    assert (code, err) == (0, "")
+    for stage in ("traced", "optimized", "fused", "joint", "forward", "backward"):
+        assert f"// ---- {stage} (" in out
+
+
 def test_help_mentions_every_option_and_has_examples(capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["ir", "--help"])
