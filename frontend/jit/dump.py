@@ -39,15 +39,18 @@ def write(name: str, variant: int, reason: str, lowered, owner=None, native=None
         return None
     os.makedirs(directory, exist_ok=True)
     stem = _stem(name, owner)
+    header = f"// {name} variant {variant}: {reason}\n"
     for i, (stage, graph) in enumerate(lowered.stages.items()):
         with open(os.path.join(directory, f"{stem}.{variant}.{i:02d}-{stage}.ir"), "w") as f:
-            f.write(str(graph))
+            text = str(graph)  # graphs carry the note themselves, except halves made by the min cut
+            f.write(text if text.startswith(header) else header + text)
     for label, graph in (native or {}).items():
         with open(os.path.join(directory, f"{stem}.{variant}.{label}.ll"), "w") as f:
             f.write(llvm_ir(graph))
     with open(os.path.join(directory, f"{stem}.{variant}.timings.txt"), "w") as f:
+        width = max(map(len, lowered.timings), default=0)
         for stage, seconds in lowered.timings.items():
-            f.write(f"{stage:<12} {seconds * 1e3:9.3f} ms\n")
+            f.write(f"{stage:<{width}} {seconds * 1e3:9.3f} ms\n")
     with open(os.path.join(directory, f"{stem}.log"), "a") as f:
         f.write(f"variant {variant}: {'compiled' if variant == 1 else 'recompiling'} {name}: {reason}\n")
     return directory
