@@ -7,6 +7,21 @@ from __future__ import annotations
 from ..workload import Case
 
 
+def torch_compile_fresh(torch, fn):
+    """torch.compile after resetting dynamo, which caches compiled code per
+    code object: workloads sharing one (gemm 512 and 1024) would otherwise
+    reuse or dynamically recompile each other's graphs, and the first call
+    would not be a first compile."""
+    torch.compiler.reset()
+    return torch.compile(fn)
+
+
+def jax_jit_fresh(jax, fn):
+    """jax.jit from empty in-process caches, for the same reason."""
+    jax.clear_caches()
+    return jax.jit(fn)
+
+
 def pure_function_builders(inputs, torch_like, numpy_fn, jax_fn) -> dict:
     """`inputs` names the data arrays passed, in order; `torch_like(lib, *xs)`
     is written against the PyTorch API (`lib` is `frontend` or `torch`)."""
@@ -24,7 +39,7 @@ def pure_function_builders(inputs, torch_like, numpy_fn, jax_fn) -> dict:
             import torch
             args = [torch.from_numpy(data[name]) for name in inputs]
             fn = lambda *xs: torch_like(torch, *xs)  # noqa: E731
-            fn = torch.compile(fn) if compiled else fn
+            fn = torch_compile_fresh(torch, fn) if compiled else fn
             return Case(lambda: fn(*args))
         return build
 
@@ -36,7 +51,7 @@ def pure_function_builders(inputs, torch_like, numpy_fn, jax_fn) -> dict:
         import jax
         import jax.numpy as jnp
         args = [jnp.asarray(data[name]) for name in inputs]
-        fn = jax.jit(jax_fn)
+        fn = jax_jit_fresh(jax, jax_fn)
         return Case(lambda: jax.block_until_ready(fn(*args)))
 
     return {"ours-eager": ours(False), "ours-compiled": ours(True), "numpy": numpy_mode,

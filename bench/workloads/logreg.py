@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..workload import Case, Workload
+from ._modes import jax_jit_fresh, torch_compile_fresh
 
 
 def _data():
@@ -54,7 +55,7 @@ def _jax(data):
     def loss_fn(w, b, x, y):
         z = x @ w + b
         return jnp.mean(jnp.maximum(z, 0) - z * y + jnp.log1p(jnp.exp(-jnp.abs(z))))
-    step = jax.jit(jax.value_and_grad(loss_fn, argnums=(0, 1)))
+    step = jax_jit_fresh(jax, jax.value_and_grad(loss_fn, argnums=(0, 1)))
     return Case(lambda: jax.block_until_ready(step(w, b, x, y)))
 
 
@@ -65,7 +66,7 @@ def logistic_regression_step() -> Workload:
         "numpy": _numpy,
         "torch-eager": _torch_like("torch", lambda lib, f: f),
         # backward() inside: torch.compile breaks the graph there, so no fullgraph
-        "torch-compile": _torch_like("torch", lambda lib, f: lib.compile(f)),
+        "torch-compile": _torch_like("torch", torch_compile_fresh),
         "jax-jit": _jax,
     }
     return Workload("logreg_step", "x 64x5 @ w 5x3 + b, BCE with logits, backward", _data, builders,

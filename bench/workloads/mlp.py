@@ -8,6 +8,7 @@ import importlib
 import numpy as np
 
 from ..workload import Case, Workload
+from ._modes import jax_jit_fresh, torch_compile_fresh
 
 LR, MOMENTUM = 0.01, 0.9
 PARAMS = ("w1", "b1", "w2", "b2")  # in model.parameters() order; weights are (out, in) like nn.Linear
@@ -91,11 +92,11 @@ def _jax(data):
         picked = jnp.take_along_axis(logits, y[:, None], axis=1)[:, 0]
         return jnp.mean(jax.nn.logsumexp(logits, axis=1) - picked)
 
-    @jax.jit
-    def step(params, buffers, x, y):
+    def update(params, buffers, x, y):
         loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
         buffers = [MOMENTUM * b + g for b, g in zip(buffers, grads)]
         return [p - LR * b for p, b in zip(params, buffers)], buffers, loss
+    step = jax_jit_fresh(jax, update)
 
     def call():
         held["params"], held["buffers"], loss = jax.block_until_ready(step(held["params"], held["buffers"], x, y))
@@ -110,7 +111,7 @@ def mlp_step(label, batch, sizes, quick) -> Workload:
         "numpy": _numpy,
         "torch-eager": _torch_like("torch", lambda lib, f: f),
         # backward() and the optimizer inside: torch.compile breaks the graph there, so no fullgraph
-        "torch-compile": _torch_like("torch", lambda lib, f: lib.compile(f)),
+        "torch-compile": _torch_like("torch", torch_compile_fresh),
         "jax-jit": _jax,
     }
     n_in, hidden, n_out = sizes
