@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from .machine import machine_info, machine_line
@@ -43,6 +44,18 @@ def parse_args(argv):
     return args
 
 
+def json_safe(value):
+    """Strict JSON has no inf or nan (a mode whose result has the wrong shape
+    or NaNs has an infinite error): they are written as strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     base = QUICK if args.quick else FULL
@@ -64,9 +77,10 @@ def main(argv=None) -> int:
     print(format_table(rows, machine_line(info), notes))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": info, "settings": {"quick": args.quick, **vars(settings)}, "modes": modes,
-                       "notes": notes, "workloads": {w.name: w.description for w in workloads}, "results": rows},
-                      f, indent=2)
+            json.dump(json_safe({"machine": info, "settings": {"quick": args.quick, **vars(settings)},
+                                 "modes": modes, "notes": notes, "results": rows,
+                                 "workloads": {w.name: w.description for w in workloads}}),
+                      f, indent=2, allow_nan=False)
     if args.plot:
         problem = write_plot(rows, args.plot)
         print(problem or f"plot written to {args.plot}", file=sys.stderr)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from .systems import BASELINE, MODES, load_optional
 
-MISSING = "--plot needs matplotlib, which is not installed: pip install -e '.[bench]' (the table and JSON are unaffected)"
+MISSING = ("--plot needs matplotlib, which is not installed: pip install -e '.[bench]' "
+           "(the table and JSON are unaffected)")
 
 
 def write_plot(rows, path: str) -> str | None:

@@ -153,3 +153,13 @@ def test_spread_is_the_interquartile_range():
     stats = summarize([5.0, 1.0, 3.0, 2.0, 4.0], number=7)
     assert (stats["median_s"], stats["q1_s"], stats["q3_s"]) == (3.0, 2.0, 4.0)
     assert (stats["min_s"], stats["max_s"], stats["runs"], stats["calls_per_sample"]) == (1.0, 5.0, 5, 7)
+
+
+def test_a_result_of_the_wrong_shape_disagrees_and_the_json_stays_strict(tmp_path, fake_workloads):
+    """Its error is infinite; strict JSON has no Infinity, so it is written as a string."""
+    wrong_shape = lambda data: Case(lambda: data["x"][:3] * 2)  # noqa: E731
+    fake_workloads(_fake("fake", {"ours-eager": _ours_eager, "numpy": wrong_shape}))
+    code, report = _run(tmp_path, "--workload", "fake", "--mode", "numpy")
+    row = report["results"][1]
+    assert code != 0 and row["status"] == "disagrees" and row["max_abs_error"] == "inf"
+    assert "shape (3,)" in row["reason"]
