@@ -93,7 +93,7 @@ class Tensor(TensorOps):
         self._retains_grad = False
         self._view_fn = None  # for a view: replays the view ops on its base
         self._view_version = 0  # the version its history was made at
-        trace = _ACTIVE_TRACE[0]
+        trace = _ACTIVE_TRACE.trace
         if trace is not None:
             trace.created[id(self)] = self  # made inside a traced function: a constant
 
@@ -145,7 +145,7 @@ class Tensor(TensorOps):
         return tuple(Tensor._wrap(i.astype(np.int64)) for i in np.nonzero(self._data))
 
     def _apply(self, op, *inputs, **attrs):
-        trace = _ACTIVE_TRACE[0]
+        trace = _ACTIVE_TRACE.trace
         if trace is not None and trace.involves(inputs):
             return trace.apply(op, inputs, attrs)
         prim = REGISTRY[op]
@@ -193,7 +193,7 @@ class Tensor(TensorOps):
 
     def _store(self, result: "Tensor"):
         """Write `result` (same shape, already checked) into this tensor's storage."""
-        trace = _ACTIVE_TRACE[0]
+        trace = _ACTIVE_TRACE.trace
         if trace is not None and getattr(result, "_trace", None) is trace:
             trace.promote(self, result)  # `acc = zeros(n); acc += x` while tracing: acc becomes traced
             return

@@ -30,7 +30,7 @@ from .guards import arg_roots, describe_change, discover_roots, grad_state, path
 from .outputs import flatten, rebuild
 from .placement import rekey, remove, swap_in
 from .runner import runner
-from .trace_state import GraphBreak, is_tracing
+from .trace_state import TRACING_LOCK, GraphBreak, is_tracing
 from .tracer import Trace
 
 log = logging.getLogger("jitgrad.compile")
@@ -147,8 +147,21 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if is_tracing():  # called from a function being traced: becomes part of its graph
             return self.fn(*args, **kwargs)
-        reading, call = self._read(args, kwargs)
-        tensors = [t for _, t in reading.tensors]
+        with TRACING_LOCK:  # another thread's trace must not swap tracers into what we read
+            reading, call = self._read(args, kwargs)
+            tensors = [t for _, t in reading.tensors]
+            variant = self._variant_for(reading, call, tensors)
+        if variant is None or isinstance(variant, EagerVariant):
+            return self.fn(*args, **kwargs)
+        roots = functools.partial(self._call_roots, call)
+        if self.check and variant.checks_left > 0:
+            variant.checks_left -= 1
+            return checked_call(self.name, variant, tensors, roots, lambda: self.fn(*args, **kwargs))
+        return variant.run(tensors, roots)
+
+    def _variant_for(self, reading, call, tensors):
+        """The cached variant for this guard key, compiling one on a miss;
+        None past cache_size_limit (the call runs eagerly)."""
         key = reading.key
         variant = self.cache.get(key)
         stale = variant.stale_reason(tensors) if isinstance(variant, Variant) else None
@@ -161,21 +174,16 @@ class CompiledFunction:
                 self._warn_once("limit", f"{self.name}: {len(self.cache)} compiled variants reached "
                                          f"cache_size_limit={self.cache_size_limit} "
                                          f"(last change: {self._reason(reading)}); new variants run eagerly")
-                return self.fn(*args, **kwargs)
+                return None
             variant = self._compile(reading, call)
-        if isinstance(variant, EagerVariant):
-            return self.fn(*args, **kwargs)
-        roots = functools.partial(self._call_roots, call)
-        if self.check and variant.checks_left > 0:
-            variant.checks_left -= 1
-            return checked_call(self.name, variant, tensors, roots, lambda: self.fn(*args, **kwargs))
-        return variant.run(tensors, roots)
+        return variant
 
     def lower(self, *args, **kwargs) -> Lowered:
         """Trace and optimize for these arguments without running or caching
         (the IR dump CLI's entry point). Graph breaks raise."""
-        reading, call = self._read(args, kwargs)
-        return self._trace(reading, call).lowered
+        with TRACING_LOCK:
+            reading, call = self._read(args, kwargs)
+            return self._trace(reading, call).lowered
 
     # ---- internals ----------------------------------------------------------------
     def _read(self, args, kwargs):
@@ -202,7 +210,7 @@ class CompiledFunction:
             if self.fullgraph:
                 raise CompileError(f"{self.name} cannot be compiled as one graph (fullgraph=True): {e}") from None
             warnings.warn(f"{self.name}: running eagerly for this call signature: {e}", GraphBreakWarning,
-                          stacklevel=3)
+                          stacklevel=4)
             variant = EagerVariant(str(e))
         variant.entries = reading.entries
         self.cache[reading.key] = variant
@@ -321,7 +329,7 @@ class CompiledFunction:
     def _warn_once(self, what, message):
         if what not in self._warned:
             self._warned.add(what)
-            warnings.warn(message, GraphBreakWarning, stacklevel=3)
+            warnings.warn(message, GraphBreakWarning, stacklevel=4)
 
     def __repr__(self):
         return f"<compiled {self.name}: {len(self.cache)} variants, {self.trace_count} traces>"

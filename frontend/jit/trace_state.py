@@ -5,14 +5,28 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
 import compiler
 from compiler.ir import SourceLoc
 
-# The trace being recorded, or None. One at a time in the process: tracing is
-# not re-entrant (a compiled function called inside a trace is inlined into
-# the outer graph), and other threads must not create tensors meanwhile.
-ACTIVE = [None]
+
+
+class _Active(threading.local):
+    """The trace this thread is recording (`ACTIVE.trace`), or None. Per
+    thread, so eager code in other threads is never recorded; not re-entrant
+    (a compiled function called inside a trace is inlined into the outer
+    graph)."""
+
+    trace = None
+
+
+ACTIVE = _Active()
+
+# Held while a compiled function reads its guards or traces: tracing puts
+# tracers into the caller's objects (a model's parameters), which another
+# thread's guard reading must not see. Running a compiled graph needs no lock.
+TRACING_LOCK = threading.RLock()
 
 # jitgrad's own code: frames here are never "the user's line".
 _INTERNAL = (os.path.dirname(os.path.abspath(compiler.__file__)) + os.sep,
@@ -26,12 +40,12 @@ class GraphBreak(RuntimeError):
         self.reason, self.loc = reason, loc if loc is not None else user_location()
         where = f"{self.loc}: " if self.loc is not None else ""
         super().__init__(f"{where}{reason}")
-        if ACTIVE[0] is not None:
-            ACTIVE[0].broken = self  # remembered even if the user's code catches it
+        if ACTIVE.trace is not None:
+            ACTIVE.trace.broken = self  # remembered even if the user's code catches it
 
 
 def is_tracing() -> bool:
-    return ACTIVE[0] is not None
+    return ACTIVE.trace is not None
 
 
 def short_path(filename: str) -> str:

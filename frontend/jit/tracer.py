@@ -75,7 +75,7 @@ class Tracer(Tensor):
 
     @classmethod
     def _from_saved(cls, value, version, node):
-        t = Tracer(ACTIVE[0], value)
+        t = Tracer(ACTIVE.trace, value)
         t._version_counter, t.grad_fn = version, node
         return t
 
@@ -124,7 +124,15 @@ class Tracer(Tensor):
         return self._sym.aval
 
     def _apply(self, op, *inputs, **attrs):
+        self._check_thread()
         return self._trace.apply(op, inputs, attrs)
+
+    def _check_thread(self):
+        if ACTIVE.trace is not self._trace:
+            raise RuntimeError(
+                f"this tensor is being traced by the compiled function {self._trace.graph.name!r} in another "
+                "thread (tracing stands tracers in for the tensors it reads until it finishes): let the first "
+                "call of a compiled function finish before using its tensors from other threads")
 
     def _lift(self, value, dtype):
         # The value in the dtype's own Python type: `1` and `1.0` make one f32 constant.
@@ -146,6 +154,7 @@ class Tracer(Tensor):
     # ---- what needs values: graph breaks ------------------------------------------
     @property
     def _data(self):
+        self._check_thread()
         raise GraphBreak(f"reading a traced tensor's values ({DATA_DEPENDENT})")
 
     def _needs_value(self, what):
@@ -249,13 +258,13 @@ class Trace:
         self.input_tracers: dict[Value, Tracer] = {}
 
     def __enter__(self):
-        if ACTIVE[0] is not None:
+        if ACTIVE.trace is not None:
             raise RuntimeError("jitgrad traces one function at a time; a trace is already active")
-        ACTIVE[0] = self
+        ACTIVE.trace = self
         return self
 
     def __exit__(self, *exc):
-        ACTIVE[0] = None
+        ACTIVE.trace = None
 
     def add_input(self, name: str, tensor: Tensor) -> Tracer:
         """The tracer for an outside tensor: it requires grad as the tensor

@@ -1,0 +1,105 @@
+"""Compiled functions under threads (issue 7 item 4).
+
+Eight threads making the first call of one compiled function at once trace
+it once and each gets its own result; eager code in another thread while a
+trace is being recorded is not recorded into it (the active trace is per
+thread), and touching a tensor the trace stands a tracer in for raises a
+clear error there; a model shared by two compiled functions compiled from two threads
+at once is never read holding the other trace's tracers.
+"""
+import threading
+
+import numpy as np
+
+import frontend as torch
+from frontend import nn
+
+THREADS = 8
+
+
+def run_threads(work, n=THREADS):
+    barrier = threading.Barrier(n)
+    results, errors = [None] * n, []
+
+    def target(k):
+        try:
+            barrier.wait()
+            results[k] = work(k)
+        except BaseException as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=target, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    assert not errors, errors
+    return results
+
+
+def test_first_calls_from_eight_threads_at_once_trace_once():
+    @torch.compile
+    def f(x):
+        return (x * 2 + 1).tanh().sum(0)
+
+    inputs = [torch.full((16, 5), float(k) / 10) for k in range(THREADS)]
+    results = run_threads(lambda k: f(inputs[k]).numpy())
+    assert f.trace_count == 1
+    for x, got in zip(inputs, results):
+        np.testing.assert_allclose(got, (x * 2 + 1).tanh().sum(0).numpy(), rtol=1e-6)
+
+
+def test_eager_code_in_another_thread_is_not_recorded_while_tracing():
+    inside, done = threading.Event(), threading.Event()
+    w = torch.ones(3)
+    outside = torch.full((3,), 5.0)
+
+    @torch.compile
+    def slow(x):
+        y = x * w
+        inside.set()
+        assert done.wait(30)  # the other thread computes meanwhile
+        return y + 1
+
+    seen = {}
+
+    def other():
+        assert inside.wait(30)
+        try:
+            seen["eager"] = torch.arange(3.0) * outside + 2  # tensors of its own: plain eager math
+            try:
+                w * 2  # w is being traced: a clear error, not a silent tracer
+            except RuntimeError as e:
+                seen["error"] = str(e)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    out = slow(torch.full((3,), 2.0))
+    thread.join(30)
+    assert type(seen["eager"]) is torch.Tensor
+    np.testing.assert_array_equal(seen["eager"].numpy(), [2.0, 7.0, 12.0])
+    assert "being traced by the compiled function 'slow' in another thread" in seen["error"]
+    np.testing.assert_array_equal(out.numpy(), [3.0, 3.0, 3.0])
+    np.testing.assert_array_equal(slow(torch.full((3,), 4.0)).numpy(), [5.0, 5.0, 5.0])
+
+
+def test_two_compiled_functions_sharing_a_model_compile_concurrently():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 4), nn.Tanh(), nn.Linear(4, 2))
+    predict = torch.compile(lambda x: model(x))
+    score = torch.compile(lambda x: model(x).sum(1))
+    x = torch.randn(5, 6)
+    with torch.no_grad():
+        want = model(x)
+
+    def work(k):
+        with torch.no_grad():
+            return (predict if k % 2 else score)(x).numpy()
+
+    for k, got in enumerate(run_threads(work)):
+        np.testing.assert_allclose(got, want.numpy() if k % 2 else want.sum(1).numpy(), rtol=1e-5)
+    assert predict.trace_count == 1 and score.trace_count == 1
+    assert all(type(p) is nn.Parameter for p in model.parameters())
