@@ -231,3 +231,24 @@ def test_reading_a_stale_view_of_a_tensor_made_inside_is_a_graph_break():
 
     with pytest.raises(torch.jit.CompileError, match="take the view after the write"):
         torch.compile(stale, fullgraph=True)(torch.ones(3))
+
+
+# ---- the README's example: a global `step` that calls `opt.step()` ------------------------------
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+opt = optim.Adam(model.parameters(), lr=1e-3)
+
+
+@torch.compile(fullgraph=True)
+def step(x, y):
+    opt.zero_grad()
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()  # `step` is also a global here: the compiled function, read by identity only
+    return loss
+
+
+def test_a_compiled_global_named_like_an_attribute_is_not_read_as_state():
+    for x, y in batches(4):
+        step(x, y)
+    assert step.trace_count == 2

@@ -125,6 +125,8 @@ class EagerVariant:
 class CompiledFunction:
     """The callable `compile(fn)` returns; see the module docstring."""
 
+    _guard_by_identity = True  # another compiled function's guards read it as one object, not its caches
+
     def __init__(self, fn, *, fullgraph=False, backend="llvm", cache_size_limit=DEFAULT_CACHE_SIZE_LIMIT,
                  check=False):
         self.fn = fn

@@ -34,7 +34,8 @@ MAX_DEPTH = 6
 # Tensors that require grad in a long list (an optimizer's parameters) and
 # dicts keyed by tensors (its state) are read in full.
 MAX_ITEMS = 256
-_OPAQUE_MODULES = frozenset(sys.stdlib_module_names) | {"builtins", "numpy", "networkx", "llvmlite", "compiler"}
+_OPAQUE_MODULES = frozenset(sys.stdlib_module_names) | {"builtins", "numpy", "networkx", "llvmlite", "compiler",
+                                                          "runtime"}
 _SCALARS = (bool, int, float, complex, str, bytes, type(None), DType)
 
 
@@ -195,6 +196,8 @@ def _walkable_object(obj) -> bool:
     library objects (a logger, a file) are guarded by identity only."""
     if isinstance(obj, (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
                         types.MethodType)) or not hasattr(obj, "__dict__"):
+        return False
+    if getattr(type(obj), "_guard_by_identity", False):  # a compiled function: its caches are not state
         return False
     return type(obj).__module__.split(".")[0] not in _OPAQUE_MODULES
 
