@@ -54,12 +54,19 @@ class Root:
 
 
 class TensorKey:
-    """A tensor used as a dict key, inside a guard path."""
+    """A tensor used as a dict key, inside a guard path. Its name (the path
+    the tensor was first read at, or the key's position) is made only when
+    shown: guards read optimizer state on every call."""
 
-    __slots__ = ("tensor", "label")
+    __slots__ = ("tensor", "_where")
 
-    def __init__(self, tensor, label: str):
-        self.tensor, self.label = tensor, label
+    def __init__(self, tensor, where):
+        self.tensor, self._where = tensor, where
+
+    @property
+    def label(self) -> str:
+        where = self._where
+        return path_name(where) if isinstance(where, tuple) else f"<key {where}>"
 
     def __eq__(self, other):
         return isinstance(other, TensorKey) and other.tensor is self.tensor
@@ -142,10 +149,11 @@ class Reading:
                 self.walk(item, path + (("item", i),), depth + 1)
         elif isinstance(obj, dict):
             self._seen.add(id(obj))
-            keys = [self._key(k, i) for i, k in enumerate(obj)]
-            self.entries.append((path, ("dict", tuple(k if not isinstance(k, TensorKey)
-                                                      else ("tensor", id(k.tensor), k.label) for k in keys))))
-            self._note_tensor_keys(obj)
+            keys = tuple(obj)
+            if _has_tensor_keys(obj):
+                self.keyed_dicts.append(obj)
+                keys = tuple(self._key(k, i) for i, k in enumerate(keys))
+            self.entries.append((path, ("dict", keys)))
             for k, item in zip(keys, obj.values()):
                 self.walk(item, path + (("item", k),), depth + 1)
         elif _walkable_object(obj):
@@ -168,13 +176,9 @@ class Reading:
         where else the tensor was read (`model.0.weight`)."""
         if not isinstance(key, Tensor):
             return key
-        key = self._originals.get(id(key), key)
+        key = self._originals.get(id(key), key)  # a tracer while tracing: the caller's tensor
         first = self._tensor_index.get(id(key))
-        return TensorKey(key, path_name(self.tensors[first][0]) if first is not None else f"<key {position}>")
-
-    def _note_tensor_keys(self, obj: dict):
-        if _has_tensor_keys(obj):
-            self.keyed_dicts.append(obj)
+        return TensorKey(key, self.tensors[first][0] if first is not None else position)
 
     def finish(self):
         """Aliases inside long lists (guarded by identity, parameters read one
@@ -367,8 +371,7 @@ def show_grad_state(state) -> str:
 
 def _show(value) -> str:
     if isinstance(value, tuple) and len(value) == 2 and value[0] == "dict":
-        keys = (k[2] if isinstance(k, tuple) and len(k) == 3 and k[0] == "tensor" else repr(k) for k in value[1])
-        return "keys [" + ", ".join(keys) + "]"
+        return "keys [" + ", ".join(map(repr, value[1])) + "]"
     if isinstance(value, tuple) and len(value) == 2 and value[0] == "same tensor as":
         return f"the same tensor as {value[1]}"
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
