@@ -1,0 +1,239 @@
+"""Run one program three ways and compare: eagerly, `torch.compile(fn,
+backend="interpreter")` and `torch.compile(fn)` (LLVM), forward and, when
+inputs require grad, the gradients of a weighted sum of the outputs.
+
+Every result is compared with what oracle.py allows for the traced graph
+(forward) and the joint forward+backward graph (gradients) on the same
+inputs. A compiled result that the oracle rejects while eager's passes is a
+compiler bug: the traced graph and its inputs are saved under regressions/
+(regressions.py), which test_regressions.py replays from then on. Anything
+else (eager disagreeing with its own traced graph, a compiled call raising,
+a `.grad` set on one side and None on the other) is a frontend bug and is
+reported with the program's source, which is its reproduction.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+import frontend as torch
+from compiler.passes.autodiff import backward_graph
+from frontend.jit.compiled import Variant
+
+from . import regressions
+from .oracle import expected, mismatch
+from .programs import Program
+
+BACKENDS = ("interpreter", "llvm")
+# Frontend bugs (frontend/jit, not fixed here) that the fuzzer steps around until they are fixed;
+# README.md has their reproductions. Remove an entry to see its failures again.
+KNOWN_FRONTEND_BUGS = {
+    # A compiled call gives a zero .grad to an input that requires grad but that no output
+    # depends on differentiably; eager (and PyTorch's torch.compile) leave it None.
+    "zero grad for unused input",
+    # A constant made inside the function (torch.tensor([...])) that the backward needs crashes
+    # the compiled call: SavedTensor of a NumPy array ('_version_counter').
+    "constant saved for backward",
+    # compile(f) where f calls a function made by exec() without a __name__ in its globals (its
+    # __module__ is None): guards.discover_roots raises AttributeError on None.split.
+    "function without __module__",
+    # An in-place op on a view (`v[1:].mul_(2)`) in a compiled function whose outputs get a
+    # compiled backward: the base's new value is built under no_grad (Tracer._store), so no
+    # gradient flows through it (zeros where eager gives them). Setitem is not affected.
+    "in-place on a view loses gradients",
+}
+WEIGHTS = (1.0, -2.0, 0.5, 3.0, -1.5, 0.25)  # exact in every float dtype: the cotangents are these
+
+
+class FuzzFailure(AssertionError):
+    """A program's results disagree; the message says how, and where its regression was saved."""
+
+
+class Skipped(Exception):
+    """Not a program to compare: eager itself raised on these inputs, or a
+    compiled call hit one of KNOWN_FRONTEND_BUGS."""
+
+
+def weights(shape, dtype) -> np.ndarray:
+    n = int(np.prod(shape))
+    return np.resize(np.array(WEIGHTS), n).reshape(shape).astype(dtype)
+
+
+def laid_out(array: np.ndarray, layout: str) -> np.ndarray:
+    """A fresh copy of `array` in memory order `layout`: "C", "F" (column-major) or "strided"
+    (every other element of a larger buffer): compiled code must read any strides."""
+    if layout == "F":
+        return np.asfortranarray(array).copy(order="F")
+    if layout == "strided" and array.ndim:
+        wide = np.zeros(array.shape[:-1] + (2 * array.shape[-1],), array.dtype)
+        wide[..., ::2] = array
+        return wide[..., ::2]
+    return np.array(array, copy=True)
+
+
+def _backward(outputs):
+    """backward() of the weighted sum of the outputs that require grad."""
+    loss = None
+    for o in outputs:
+        if o.requires_grad:
+            term = (o * torch.from_numpy(weights(o.shape, o.dtype.np))).sum()
+            loss = term if loss is None else loss + term
+    if loss is not None:
+        loss.backward()
+
+
+def training_step(fn):
+    """`fn`, the backward of its outputs and the inputs' gradients as one
+    function: compile captures it whole (DESIGN.md §2, use 2)."""
+    def step(*inputs):
+        outputs = fn(*inputs)
+        _backward(outputs)
+        return tuple(o.detach() for o in outputs) + tuple(x.grad for x in inputs if x.requires_grad)
+    return step
+
+
+def run(fn, program: Program, arrays, layouts=None, step=False):
+    """(outputs, then each input's .grad) after one call of `fn` and, unless
+    `fn` is a training `step`, backward() of its weighted outputs."""
+    layouts = layouts or ["C"] * len(arrays)
+    tensors = [torch.from_numpy(laid_out(a, layout)).requires_grad_(i.requires_grad)
+               for a, layout, i in zip(arrays, layouts, program.inputs)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        outputs = fn(*tensors)
+        if not step:
+            _backward(outputs)
+    return ([None if o is None else o.detach().numpy() for o in outputs],
+            [None if t.grad is None else t.grad.numpy() for t in tensors])
+
+
+def check(program: Program, calls, layouts=None, save=True, step=False) -> None:
+    """Run `program` on each input set of `calls` eagerly and compiled (one
+    compiled function per backend, called once per input set: later calls
+    reuse the compiled code and must leave earlier results alone); raise
+    FuzzFailure where a result breaks the oracle, Skipped if eager raises.
+    `step`: compile the whole training step (training_step) instead."""
+    fn = program.function()
+    fn = training_step(fn) if step else fn
+    try:
+        eager = [run(fn, program, arrays, step=step) for arrays in calls]
+    except Exception as e:  # noqa: BLE001
+        raise Skipped(f"{type(e).__name__}: {e}") from e
+    results, variant = {}, None
+    for backend in BACKENDS:
+        compiled = torch.compile(fn, backend=backend, fullgraph=True)
+        for k, arrays in enumerate(calls):
+            try:
+                results.setdefault(k, {})[backend] = run(compiled, program, arrays, layouts, step)
+            except Exception as e:  # noqa: BLE001
+                if _known(e, compiled):
+                    raise Skipped(f"known frontend bug: {e}") from e
+                _fail(program, arrays, f"compile(backend={backend!r}) raised {type(e).__name__}: {e}", e)
+        if variant is None:
+            (variant,) = compiled.cache.values()
+            assert isinstance(variant, Variant)
+    for k, arrays in enumerate(calls):
+        _Comparison(program, arrays, variant, eager[k], results[k], save, f"call {k + 1}: ", step).run()
+
+
+class _Comparison:
+    """One call's results (eager's and each backend's) against the oracle."""
+
+    def __init__(self, program, arrays, variant, eager, results, save, call, step):
+        self.program, self.arrays, self.variant, self.save, self.call = program, arrays, variant, save, call
+        self.eager, self.results, self.step = eager, results, step
+        self.graph = variant.lowered.stages["traced"]
+        self.graph_arrays = [_source_array(s, arrays) for s in variant.sources]
+        self.graph_output = []  # per returned value: its graph output, or None for a None
+        for leaf in variant.spec[1]:
+            if leaf.kind == "out" or (leaf.kind == "py" and leaf.ref is None):
+                self.graph_output.append(leaf.ref if leaf.kind == "out" else None)
+            else:
+                _fail(program, arrays, f"returned a value that is not a graph output: {leaf}")
+        self.names = list(program.outputs) + [f"{i.name}.grad" for i in program.inputs if i.requires_grad] * step
+
+    def run(self):
+        want = expected(self.graph, self.graph_arrays)
+        wanted = [None if k is None else want[k] for k in self.graph_output]
+        self._compare(self.names, wanted, lambda r: r[0], "forward")
+        grads = [i.name for i in self.program.inputs]
+        if self.step:  # the leaves' .grad: what the step returned
+            returned = iter(wanted[len(self.program.outputs):])
+            self._compare([f"{n}.grad" for n in grads], [next(returned) if i.requires_grad else None
+                                                         for i in self.program.inputs], lambda r: r[1], "forward")
+        elif any(g is not None for r in [self.eager, *self.results.values()] for g in r[1]):
+            self._gradients(grads)
+
+    def _gradients(self, names):
+        plan = self.variant.plan
+        if plan is None:
+            _fail(self.program, self.arrays, "inputs got gradients, but the compiled variant has no backward plan")
+        cotangents = self._cotangents(plan.differentiate)
+        joint = backward_graph(self.graph, plan.wrt, differentiate=plan.differentiate)
+        want = expected(joint, self.graph_arrays + cotangents)[len(self.graph.outputs):]
+        by_input = {s[1]: w for s, w in zip((self.variant.sources[i] for i in plan.wrt), want)}
+        wanted = [by_input.get(i) for i in range(len(self.program.inputs))]
+        self._compare([f"{n}.grad" for n in names], wanted, lambda r: r[1], "gradient",
+                      (plan.wrt, plan.differentiate, cotangents))
+
+    def _cotangents(self, differentiate):
+        """Each differentiated graph output's cotangent: the weights of the outputs it is."""
+        out = []
+        for k in differentiate:
+            aval = self.graph.outputs[k].aval
+            total = np.zeros(aval.shape, aval.dtype.np)
+            for ref in self.graph_output:
+                if ref == k:
+                    total = total + weights(aval.shape, aval.dtype.np)
+            out.append(total.astype(aval.dtype.np))
+        return out
+
+    def _compare(self, names, wanted, pick, kind, grad=None):
+        """Each of `names` (picked from a run's results by `pick`) against the
+        oracle's `wanted`; None where eager gives None (an unused input's .grad)."""
+        eager = pick(self.eager)
+        for backend, r in [("eager", self.eager), *self.results.items()]:
+            for name, want, got, e in zip(names, wanted, pick(r), eager):
+                if e is None:
+                    if got is not None and (got.any() or "zero grad for unused input" not in KNOWN_FRONTEND_BUGS):
+                        _fail(self.program, self.arrays, f"{self.call}{name} is set {_how(backend)}, None eagerly")
+                    continue
+                if got is None or want is None:
+                    _fail(self.program, self.arrays, f"{self.call}{name} is {'None' if got is None else 'set'} "
+                          f"{_how(backend)}, expected {'None' if want is None else 'a tensor'}")
+                why = mismatch(want, got)
+                if why and backend == "eager":
+                    _fail(self.program, self.arrays, f"{self.call}eager {name} disagrees with its traced graph: "
+                          f"{why}")
+                if why:
+                    where = regressions.save(self.graph, self.graph_arrays, kind, self.program, grad) \
+                        if self.save and not self.step else None
+                    _fail(self.program, self.arrays, f"{self.call}{_how(backend)} {name}: {why}", saved=where)
+
+
+def _how(backend):
+    return "eagerly" if backend == "eager" else f"compile(backend={backend!r})"
+
+
+def _known(error, compiled) -> bool:
+    """The crash of KNOWN_FRONTEND_BUGS' "constant saved for backward"."""
+    consts = any(s[0] == "const" for v in compiled.cache.values() for s in getattr(v, "sources", ()))
+    return ("constant saved for backward" in KNOWN_FRONTEND_BUGS and isinstance(error, AttributeError)
+            and "_version_counter" in str(error) and consts)
+
+
+def _source_array(source, arrays):
+    kind, ref = source[:2]
+    if kind == "arg":
+        return np.asarray(arrays[ref])
+    if kind == "const":
+        return np.asarray(ref)
+    raise AssertionError(f"unexpected graph input source {source}")
+
+
+def _fail(program, arrays, message, cause=None, saved=None):
+    shown = "\n".join(f"  {i.name} = {np.array2string(a, separator=', ', threshold=100)}"
+                      for i, a in zip(program.inputs, arrays))
+    where = f"\nsaved as a regression test: {saved}" if saved else ""
+    raise FuzzFailure(f"{message}\n{program.describe()}inputs:\n{shown}{where}") from cause
