@@ -26,6 +26,7 @@ from ..tensor import Tensor
 from . import dump, effects
 from .backward import BackwardPlan, attach, freed_node, history_freed, plan_backward
 from .check import CHECKED_CALLS, checked_call
+from .guard_code import guard_function
 from .guards import arg_roots, describe_change, discover_roots, grad_state, path_name, read_call, show_grad_state
 from .outputs import flatten, rebuild
 from .placement import rekey, remove, swap_in
@@ -71,6 +72,7 @@ class Variant:
     grad_names: list  # their names, for recompile reasons
     run_graph: object  # `graph` as a callable on arrays: native code, or the interpreter (runner.py)
     entries: list = field(default_factory=list)
+    guard: object = None  # the generated check of `entries` (guard_code.py)
     checks_left: int = CHECKED_CALLS
 
     def run(self, tensors, roots):
@@ -120,6 +122,7 @@ def _tensor_of(source, tensors):
 class EagerVariant:
     reason: str
     entries: list = field(default_factory=list)
+    guard: object = None
 
 
 class CompiledFunction:
@@ -138,6 +141,8 @@ class CompiledFunction:
         self._roots = None
         self._last = None  # the most recently compiled variant: recompile reasons compare with it
         self._stale = None  # why a cached variant was just dropped
+        self._last_hit = None  # the variant the last call ran: its guard check is tried first
+        self._root_getters = None
         self._warned = set()
         functools.update_wrapper(self, fn)
         try:
@@ -150,9 +155,14 @@ class CompiledFunction:
         if is_tracing():  # called from a function being traced: becomes part of its graph
             return self.fn(*args, **kwargs)
         with TRACING_LOCK:  # another thread's trace must not swap tracers into what we read
-            reading, call = self._read(args, kwargs)
-            tensors = [t for _, t in reading.tensors]
-            variant = self._variant_for(reading, call, tensors)
+            variant, tensors = self._last_variant_fits(args, kwargs)
+            if variant is None:
+                reading, call = self._read(args, kwargs)
+                tensors = [t for _, t in reading.tensors]
+                variant = self._variant_for(reading, call, tensors)
+                self._last_hit = variant
+            else:
+                call = [list(args), dict(kwargs)]
         if variant is None or isinstance(variant, EagerVariant):
             return self.fn(*args, **kwargs)
         roots = functools.partial(self._call_roots, call)
@@ -160,6 +170,19 @@ class CompiledFunction:
             variant.checks_left -= 1
             return checked_call(self.name, variant, tensors, roots, lambda: self.fn(*args, **kwargs))
         return variant.run(tensors, roots)
+
+    def _last_variant_fits(self, args, kwargs):
+        """The fast path: the last variant used, if its generated guard check
+        (guard_code.py) passes for this call; else (None, None)."""
+        last = self._last_hit
+        if last is None:
+            return None, None
+        if self._root_getters is None:
+            self._root_getters = [root.get for root in self._roots]
+        tensors = last.guard(args, kwargs, self._root_getters)
+        if tensors is None or isinstance(last, Variant) and last.stale_reason(tensors) is not None:
+            return None, None
+        return last, tensors
 
     def _variant_for(self, reading, call, tensors):
         """The cached variant for this guard key, compiling one on a miss;
@@ -215,6 +238,7 @@ class CompiledFunction:
                           stacklevel=4)
             variant = EagerVariant(str(e))
         variant.entries = reading.entries
+        variant.guard = guard_function(reading)
         self.cache[reading.key] = variant
         self._last = variant
         if isinstance(variant, Variant):

@@ -112,39 +112,47 @@ class Reading:
         self._seen: set[int] = set()
         self._originals = originals or {}
         self.arg_labels: set[str] = set()  # roots that are the call's own arguments
+        self.kinds: list[tuple] = []  # per entry: (top-level walk, kind, detail), see _add
+        self._top = None  # the top-level walk in progress: ("arg", i), ("kwarg", name), ("root", j)
 
     @property
     def key(self):
         return tuple(value for _, value in self.entries)
 
+    def _add(self, path, value, kind, info=None):
+        """One entry; `kinds` says what was checked, for guard_code.py."""
+        self.entries.append((path, value))
+        self.kinds.append((self._top, kind, info))
+
     def walk(self, obj, path, depth=0):
         if isinstance(obj, Tensor):
             first = self._tensor_index.get(id(obj))
             if first is not None:
-                self.entries.append((path, ("same tensor as", path_name(self.tensors[first][0]))))
+                self._add(path, ("same tensor as", path_name(self.tensors[first][0])), "alias", first)
                 self.aliases.append((path, first))
                 return
             self._tensor_index[id(obj)] = len(self.tensors)
             self.tensors.append((path, obj))
-            self.entries.append((path, (tuple(obj.shape), obj.dtype, obj.requires_grad, obj.grad_fn is None)))
+            self._add(path, (tuple(obj.shape), obj.dtype, obj.requires_grad, obj.grad_fn is None), "tensor")
         elif isinstance(obj, _SCALARS):
-            self.entries.append((path, (type(obj).__name__, obj if obj == obj else "nan")))
+            self._add(path, (type(obj).__name__, obj if obj == obj else "nan"), "scalar", type(obj))
         elif isinstance(obj, np.ndarray):
-            self.entries.append((path, ("ndarray", id(obj), obj.shape, obj.dtype.str)))
+            self._add(path, ("ndarray", id(obj), obj.shape, obj.dtype.str), "ndarray")
         elif depth >= MAX_DEPTH or id(obj) in self._seen:
-            self.entries.append((path, ("object", id(obj))))
+            self._add(path, ("object", id(obj)), "identity")
         elif isinstance(obj, (list, tuple)) and len(obj) > MAX_ITEMS:
             self._seen.add(id(obj))
-            self.entries.append((path, (type(obj).__name__, id(obj), len(obj))))
-            for i, item in enumerate(obj):  # parameters are read one by one: their .grad is traced
-                if isinstance(item, Tensor) and item.requires_grad:
-                    self.walk(item, path + (("item", i),), depth + 1)
+            # Parameters in it are read one by one: their .grad is traced.
+            walked = tuple(i for i, item in enumerate(obj) if isinstance(item, Tensor) and item.requires_grad)
+            self._add(path, (type(obj).__name__, id(obj), len(obj)), "long list", walked)
+            for i in walked:
+                self.walk(obj[i], path + (("item", i),), depth + 1)
             self._long_lists.append((path, obj))
         elif isinstance(obj, dict) and len(obj) > MAX_ITEMS and not _has_tensor_keys(obj):
-            self.entries.append((path, (type(obj).__name__, id(obj), len(obj))))
+            self._add(path, (type(obj).__name__, id(obj), len(obj)), "long dict")
         elif isinstance(obj, (list, tuple)):
             self._seen.add(id(obj))
-            self.entries.append((path, (type(obj).__name__, len(obj))))
+            self._add(path, (type(obj).__name__, len(obj)), "sequence", (type(obj), id(obj)))
             for i, item in enumerate(obj):
                 self.walk(item, path + (("item", i),), depth + 1)
         elif isinstance(obj, dict):
@@ -153,23 +161,23 @@ class Reading:
             if _has_tensor_keys(obj):
                 self.keyed_dicts.append(obj)
                 keys = tuple(self._key(k, i) for i, k in enumerate(keys))
-            self.entries.append((path, ("dict", keys)))
+            self._add(path, ("dict", keys), "dict", (frozenset(obj), id(obj)))
             for k, item in zip(keys, obj.values()):
                 self.walk(item, path + (("item", k),), depth + 1)
         elif _walkable_object(obj):
             self._seen.add(id(obj))
-            self.entries.append((path, (type(obj).__qualname__, id(type(obj)))))
-            for name, item in vars(obj).items():
+            attrs = vars(obj)
+            self._add(path, (type(obj).__qualname__, id(type(obj)), tuple(attrs)), "object", (type(obj), id(obj)))
+            for name, item in attrs.items():
                 self.walk(item, path + (("attr", name),), depth + 1)
         elif _walkable_class(obj):
             self._seen.add(id(obj))
-            self.entries.append((path, ("class", id(obj))))
+            self._add(path, ("class", id(obj)), "identity")
             for name, item in vars(obj).items():
                 if not name.startswith("__") and not callable(item) and not isinstance(item, _DESCRIPTORS):
                     self.walk(item, path + (("attr", name),), depth + 1)
         else:  # functions, classes, modules, library objects: by identity
-            self.entries.append((path, ("object", id(obj))))
-
+            self._add(path, ("object", id(obj)), "identity")
 
     def _key(self, key, position):
         """A dict key as a path step: tensors become TensorKeys named after
@@ -299,13 +307,17 @@ def read_call(arg_names, roots, args, kwargs, originals=None) -> tuple[Reading, 
             raise TypeError(f"compiled functions take tensors, not NumPy arrays (argument "
                             f"'{_arg_name(arg_names, i)}'); convert it with torch.from_numpy() first")
         reading.arg_labels.add(_arg_name(arg_names, i))
+        reading._top = ("arg", i)
         reading.walk(value, (_arg_name(arg_names, i),))
     for name, value in call[1].items():
         reading.arg_labels.add(name)
+        reading._top = ("kwarg", name)
         reading.walk(value, (name,))
-    for root in roots:
+    for j, root in enumerate(roots):
+        reading._top = ("root", j)
         reading.walk(root.get(), (root.label,))
-    reading.entries.append((("grad_mode",), is_grad_enabled()))
+    reading._top = None
+    reading._add(("grad_mode",), is_grad_enabled(), "grad mode")
     reading.finish()
     return reading, call
 

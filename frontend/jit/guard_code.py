@@ -1,0 +1,137 @@
+"""A variant's guards as one generated Python function: the per-call check.
+
+Reading a call's guard key (guards.py) walks every object the function can
+reach, building paths and entries: about a microsecond per entry, and a
+training step with a model and an optimizer has ~80. A variant that was
+compiled from a reading instead gets `check(args, kwargs, roots)`: straight
+line code, generated from that reading's entries, that goes down the same
+paths with attribute and item loads and compares each leaf with the
+recorded value. It returns the call's tensors (in `reading.tensors` order)
+when every entry holds, else None, and the call takes the full reading.
+
+It accepts only calls whose full reading would give the same key, up to
+the order of dict keys (which decides nothing: values are read by key).
+It is stricter in a few places (exact types of scalars and containers),
+which costs a full reading, never a wrong answer.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor
+from .guards import TensorKey
+
+
+class _Emitter:
+    def __init__(self):
+        self.lines: list[str] = []
+        self.consts: dict[str, object] = {"Tensor": Tensor, "np": np, "is_grad_enabled": is_grad_enabled}
+
+    def const(self, value) -> str:
+        """A name for `value` in the generated function's globals (literals inline)."""
+        if type(value) in (int, str, bool, type(None)):
+            return repr(value)
+        name = f"c{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def fail_if(self, condition: str):
+        self.lines.append(f"    if {condition}: return None")
+
+
+def _access(parent: str, step, emit: _Emitter) -> str:
+    kind, key = step
+    if kind == "attr":
+        return f"{parent}.__dict__[{emit.const(key)}]"
+    key = key.tensor if isinstance(key, TensorKey) else key
+    return f"{parent}[{emit.const(key)}]"
+
+
+def _source(top, emit: _Emitter) -> str:
+    kind, ref = top
+    if kind == "arg":
+        return f"args[{ref}]"
+    if kind == "kwarg":
+        return f"kwargs[{emit.const(ref)}]"
+    return f"roots[{ref}]()"
+
+
+def guard_function(reading):
+    """`check(args, kwargs, roots)` for this reading; `roots` are the root
+    getters in the order the reading walked them."""
+    emit = _Emitter()
+    arg_count = len({top[1] for top, _, _ in reading.kinds if top is not None and top[0] == "arg"})
+    kwarg_names = frozenset(top[1] for top, _, _ in reading.kinds if top is not None and top[0] == "kwarg")
+    emit.fail_if(f"len(args) != {arg_count} or kwargs.keys() != {emit.const(kwarg_names)}")
+    shared = {info for (_, kind, info), (_, value) in zip(reading.kinds, reading.entries) if kind == "identity"
+              for info in [value[1]]}
+    names: dict[tuple, str] = {}  # (top-level walk, path) -> variable
+    tensors = []
+    for i, ((path, value), (top, kind, info)) in enumerate(zip(reading.entries, reading.kinds)):
+        if kind == "grad mode":
+            emit.fail_if(f"is_grad_enabled() is not {value!r}")
+            continue
+        v = f"v{i}"
+        parent = names.get((top, path[:-1])) if len(path) > 1 else None
+        emit.lines.append(f"    {v} = {_access(parent, path[-1], emit) if parent else _source(top, emit)}")
+        names[(top, path)] = v
+        _check(emit, v, kind, value, info, tensors, shared)
+        if kind == "tensor":
+            tensors.append(v)
+    if len(tensors) > 1:
+        emit.fail_if(f"len({{{', '.join(f'id({t})' for t in tensors)}}}) != {len(tensors)}")
+    emit.lines.append(f"    return [{', '.join(tensors)}]")
+    source = "def check(args, kwargs, roots):\n    try:\n" + "\n".join(
+        "    " + line for line in emit.lines) + "\n    except (KeyError, IndexError, AttributeError, TypeError):\n" \
+        "        return None\n"
+    namespace = dict(emit.consts)
+    exec(compile(source, f"<guards of {len(reading.entries)} entries>", "exec"), namespace)
+    check = namespace["check"]
+    check.source = source
+    return check
+
+
+def _check(emit, v, kind, value, info, tensors, shared):
+    if kind == "tensor":
+        shape, dtype, requires_grad, is_leaf = value
+        emit.fail_if(f"not isinstance({v}, Tensor) or {v}._data.shape != {emit.const(shape)} "
+                     f"or {v}._dtype is not {emit.const(dtype)} or {v}.requires_grad is not {requires_grad} "
+                     f"or ({v}.grad_fn is None) is not {is_leaf}")
+    elif kind == "alias":
+        emit.fail_if(f"{v} is not {tensors[info]}")
+    elif kind == "scalar":
+        if value[1] == "nan" and info is not str:
+            emit.fail_if(f"type({v}) is not {emit.const(info)} or {v} == {v}")
+        else:
+            emit.fail_if(f"type({v}) is not {emit.const(info)} or not ({v} == {emit.const(value[1])})")
+    elif kind == "ndarray":
+        _, ident, shape, dtype = value
+        emit.fail_if(f"id({v}) != {ident} or {v}.shape != {emit.const(shape)} or {v}.dtype.str != {dtype!r}")
+    elif kind == "identity":
+        emit.fail_if(f"id({v}) != {value[1]}")
+    elif kind in ("long list", "long dict"):
+        emit.fail_if(f"id({v}) != {value[1]} or len({v}) != {value[2]}")
+        if kind == "long list":  # which items are walked: the tensors that require grad
+            emit.fail_if(f"tuple(i for i, t in enumerate({v}) if isinstance(t, Tensor) and t.requires_grad) "
+                         f"!= {emit.const(info)}")
+    elif kind == "sequence":
+        cls, ident = info
+        emit.fail_if(f"type({v}) is not {emit.const(cls)} or len({v}) != {value[1]}")
+        _same_object(emit, v, ident, shared)
+    elif kind == "dict":
+        keys, ident = info
+        emit.fail_if(f"not isinstance({v}, dict) or {v}.keys() != {emit.const(keys)}")
+        _same_object(emit, v, ident, shared)
+    elif kind == "object":
+        cls, ident = info
+        emit.fail_if(f"type({v}) is not {emit.const(cls)} or {v}.__dict__.keys() != {emit.const(frozenset(value[2]))}")
+        _same_object(emit, v, ident, shared)
+    else:
+        raise AssertionError(f"unknown guard entry kind {kind!r}")
+
+
+def _same_object(emit, v, ident, shared):
+    """A container reached again later (an identity entry) must stay this one object."""
+    if ident in shared:
+        emit.fail_if(f"id({v}) != {ident}")
