@@ -35,13 +35,15 @@ def needs_gradient(forward: Graph, sources, through=None) -> set[Value]:
 
 
 def backward_graph(forward: Graph, wrt, name: str | None = None, *, sources=None, through=None,
-                   differentiate=None) -> Graph:
+                   differentiate=None, unreached: list | None = None) -> Graph:
     """The joint forward+backward graph.
 
     `wrt` lists input positions; `sources` optionally maps a position to more
     forward values that are that input (a leaf updated in place without
     gradients); `differentiate` lists the output positions that get a
-    cotangent input (default: every floating output)."""
+    cotangent input (default: every floating output). Inputs no
+    differentiated output depends on get a zero gradient, and their
+    positions are appended to `unreached` (eager leaves their `.grad` None)."""
     wrt = list(wrt)
     for i in wrt:
         if not forward.inputs[i].dtype.is_floating_point:
@@ -70,6 +72,8 @@ def backward_graph(forward: Graph, wrt, name: str | None = None, *, sources=None
     names = list(forward.output_names)
     for i in wrt:
         parts = [grads[v] for v in leaves[i] if v in grads]
+        if not parts and unreached is not None:
+            unreached.append(i)
         grad = sum(parts[1:], parts[0]) if parts else builder.sym(new[forward.inputs[i]]).new_zeros(
             forward.inputs[i].shape)  # does not affect any output: PyTorch's zero gradient
         outputs.append(grad.value)

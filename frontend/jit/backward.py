@@ -50,8 +50,16 @@ def plan_backward(graph: Graph, trace, differentiate: list[int], backend: str) -
     tracers = [trace.input_tracers.get(v) for v in graph.inputs]
     wrt = [i for i, t in enumerate(tracers) if t is not None and t.requires_grad]
     sources = {i: trace.leaf_versions.get(tracers[i], []) for i in wrt}
-    joint = run_pipeline(backward_graph(graph, wrt, f"{graph.name}_joint", sources=sources,
-                                        through=trace.recorded, differentiate=differentiate))
+
+    def joint_graph(wrt, unreached=None):
+        return backward_graph(graph, wrt, f"{graph.name}_joint", sources=sources, through=trace.recorded,
+                              differentiate=differentiate, unreached=unreached)
+    unreached = []
+    joint = joint_graph(wrt, unreached)
+    if unreached and len(unreached) < len(wrt):  # no edge to them: their .grad stays as eager leaves it
+        wrt = [i for i in wrt if i not in unreached]
+        joint = joint_graph(wrt)
+    joint = run_pipeline(joint)
     split = training_graphs(joint, len(graph.inputs), len(graph.outputs))
     position = {v: i for i, v in enumerate(split.forward.inputs)}
     saved = split.forward.outputs[len(graph.outputs):]
@@ -97,7 +105,8 @@ def attach(plan: BackwardPlan, results, outputs: list[Tensor], inputs: list[Tens
     saved = []
     for j, array in enumerate(results[plan.n_outputs:]):
         if j in plan.saved_inputs:  # checked on use: an in-place change since raises as eager does
-            saved.append(SavedTensor(inputs[plan.saved_inputs[j]], False))
+            source = inputs[plan.saved_inputs[j]]  # a constant made inside the function is its array
+            saved.append(source if isinstance(source, np.ndarray) else SavedTensor(source, False))
         elif id(array) in by_array:
             saved.append(SavedTensor(by_array[id(array)], True))
         else:

@@ -211,7 +211,7 @@ def _walkable_object(obj) -> bool:
         return False
     if getattr(type(obj), "_guard_by_identity", False):  # a compiled function: its caches are not state
         return False
-    return type(obj).__module__.split(".")[0] not in _OPAQUE_MODULES
+    return (type(obj).__module__ or "").split(".")[0] not in _OPAQUE_MODULES
 
 
 _DESCRIPTORS = (property, staticmethod, classmethod, types.MemberDescriptorType, types.GetSetDescriptorType)
@@ -219,7 +219,7 @@ _DESCRIPTORS = (property, staticmethod, classmethod, types.MemberDescriptorType,
 
 def _walkable_class(obj) -> bool:
     """A user-defined class used as a namespace: its class attributes are read like an object's."""
-    return isinstance(obj, type) and obj.__module__.split(".")[0] not in _OPAQUE_MODULES | {"frontend"}
+    return isinstance(obj, type) and (obj.__module__ or "").split(".")[0] not in _OPAQUE_MODULES | {"frontend"}
 
 
 def _code_names(code: types.CodeType) -> set[str]:
@@ -232,8 +232,8 @@ def _code_names(code: types.CodeType) -> set[str]:
 
 
 def _is_user_function(value) -> bool:
-    return isinstance(value, types.FunctionType) and value.__module__.split(".")[0] not in _OPAQUE_MODULES | {
-        "frontend"}
+    return isinstance(value, types.FunctionType) and (value.__module__ or "").split(".")[0] not in \
+        _OPAQUE_MODULES | {"frontend"}
 
 
 def discover_roots(fn, depth=0, seen=None) -> list[Root]:

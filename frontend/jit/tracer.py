@@ -61,7 +61,8 @@ class Tracer(Tensor):
             base = self._base
             with no_grad():
                 positions = self._view_fn(base.arange_(base.numel()).reshape(base.shape))
-                base._sym = put_at_positions(base, positions, result)._current()
+            # Recorded like eager's CopySlices, so a compiled backward flows through the write.
+            base._sym = put_at_positions(base, positions, result)._current()
         self._sym = result._current()
         self._version_counter.value += 1
         self._sym_version = self._version_counter.value
