@@ -18,7 +18,6 @@ import warnings
 import numpy as np
 
 import frontend as torch
-from compiler.passes.autodiff import backward_graph
 from frontend.jit.compiled import Variant
 
 from . import regressions
@@ -26,23 +25,9 @@ from .oracle import expected, mismatch
 from .programs import Program
 
 BACKENDS = ("interpreter", "llvm")
-# Frontend bugs (frontend/jit, not fixed here) that the fuzzer steps around until they are fixed;
-# README.md has their reproductions. Remove an entry to see its failures again.
-KNOWN_FRONTEND_BUGS = {
-    # A compiled call gives a zero .grad to an input that requires grad but that no output
-    # depends on differentiably; eager (and PyTorch's torch.compile) leave it None.
-    "zero grad for unused input",
-    # A constant made inside the function (torch.tensor([...])) that the backward needs crashes
-    # the compiled call: SavedTensor of a NumPy array ('_version_counter').
-    "constant saved for backward",
-    # compile(f) where f calls a function made by exec() without a __name__ in its globals (its
-    # __module__ is None): guards.discover_roots raises AttributeError on None.split.
-    "function without __module__",
-    # An in-place op on a view (`v[1:].mul_(2)`) in a compiled function whose outputs get a
-    # compiled backward: the base's new value is built under no_grad (Tracer._store), so no
-    # gradient flows through it (zeros where eager gives them). Setitem is not affected.
-    "in-place on a view loses gradients",
-}
+# Bugs in frontend/jit found by the fuzzer and stepped around until fixed (none open; the four it
+# found, their repros and fixes: tests/test_compile_fuzz_findings.py).
+KNOWN_FRONTEND_BUGS: set[str] = set()
 WEIGHTS = (1.0, -2.0, 0.5, 3.0, -1.5, 0.25)  # exact in every float dtype: the cotangents are these
 
 
@@ -104,6 +89,9 @@ def run(fn, program: Program, arrays, layouts=None, step=False):
         outputs = fn(*tensors)
         if not step:
             _backward(outputs)
+    for t, a, i in zip(tensors, arrays, program.inputs):
+        if np.ascontiguousarray(t.detach().numpy()).tobytes() != np.ascontiguousarray(a).tobytes():
+            raise FuzzFailure(f"input {i.name} was modified by the call: now {t.detach().numpy()}")
     return ([None if o is None else o.detach().numpy() for o in outputs],
             [None if t.grad is None else t.grad.numpy() for t in tensors])
 
@@ -126,6 +114,8 @@ def check(program: Program, calls, layouts=None, save=True, step=False) -> None:
         for k, arrays in enumerate(calls):
             try:
                 results.setdefault(k, {})[backend] = run(compiled, program, arrays, layouts, step)
+            except FuzzFailure as e:
+                _fail(program, arrays, f"compile(backend={backend!r}): {e}", e)
             except Exception as e:  # noqa: BLE001
                 if _known(e, compiled):
                     raise Skipped(f"known frontend bug: {e}") from e
@@ -156,26 +146,28 @@ class _Comparison:
     def run(self):
         want = expected(self.graph, self.graph_arrays)
         wanted = [None if k is None else want[k] for k in self.graph_output]
-        self._compare(self.names, wanted, lambda r: r[0], "forward")
+        forward = (self.graph, self.graph_arrays, {"kind": "forward"})
+        self._compare(self.names, wanted, lambda r: r[0], forward)
         grads = [i.name for i in self.program.inputs]
         if self.step:  # the leaves' .grad: what the step returned
             returned = iter(wanted[len(self.program.outputs):])
             self._compare([f"{n}.grad" for n in grads], [next(returned) if i.requires_grad else None
-                                                         for i in self.program.inputs], lambda r: r[1], "forward")
+                                                         for i in self.program.inputs], lambda r: r[1], forward)
         elif any(g is not None for r in [self.eager, *self.results.values()] for g in r[1]):
             self._gradients(grads)
 
     def _gradients(self, names):
+        """The inputs' .grad against the joint graph compile differentiated
+        (autodiff of the traced graph, optimized), fed the outputs' cotangents."""
         plan = self.variant.plan
         if plan is None:
             _fail(self.program, self.arrays, "inputs got gradients, but the compiled variant has no backward plan")
-        cotangents = self._cotangents(plan.differentiate)
-        joint = backward_graph(self.graph, plan.wrt, differentiate=plan.differentiate)
-        want = expected(joint, self.graph_arrays + cotangents)[len(self.graph.outputs):]
+        arrays = self.graph_arrays + self._cotangents(plan.differentiate)
+        want = expected(plan.joint, arrays)[len(self.graph.outputs):]
         by_input = {s[1]: w for s, w in zip((self.variant.sources[i] for i in plan.wrt), want)}
         wanted = [by_input.get(i) for i in range(len(self.program.inputs))]
-        self._compare([f"{n}.grad" for n in names], wanted, lambda r: r[1], "gradient",
-                      (plan.wrt, plan.differentiate, cotangents))
+        meta = {"kind": "gradient", "primals": len(self.graph.inputs), "outputs": len(self.graph.outputs)}
+        self._compare([f"{n}.grad" for n in names], wanted, lambda r: r[1], (plan.joint, arrays, meta))
 
     def _cotangents(self, differentiate):
         """Each differentiated graph output's cotangent: the weights of the outputs it is."""
@@ -189,9 +181,10 @@ class _Comparison:
             out.append(total.astype(aval.dtype.np))
         return out
 
-    def _compare(self, names, wanted, pick, kind, grad=None):
+    def _compare(self, names, wanted, pick, regression):
         """Each of `names` (picked from a run's results by `pick`) against the
-        oracle's `wanted`; None where eager gives None (an unused input's .grad)."""
+        oracle's `wanted`; None where eager gives None (an unused input's
+        .grad). `regression`: (graph, its inputs, meta) to save on a failure."""
         eager = pick(self.eager)
         for backend, r in [("eager", self.eager), *self.results.items()]:
             for name, want, got, e in zip(names, wanted, pick(r), eager):
@@ -207,8 +200,7 @@ class _Comparison:
                     _fail(self.program, self.arrays, f"{self.call}eager {name} disagrees with its traced graph: "
                           f"{why}")
                 if why:
-                    where = regressions.save(self.graph, self.graph_arrays, kind, self.program, grad) \
-                        if self.save and not self.step else None
+                    where = regressions.save(*regression, self.program) if self.save and not self.step else None
                     _fail(self.program, self.arrays, f"{self.call}{_how(backend)} {name}: {why}", saved=where)
 
 

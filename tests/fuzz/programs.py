@@ -14,7 +14,7 @@ as the frontend implements them, and results stay small (`MAX_ELEMENTS`).
 Steps never depend on data: integer indices are made in range by
 construction (`% n`), so a program runs on any inputs.
 
-Inputs are float32, float64, int64 or bool, of shapes that broadcast with
+Inputs are float32, float64, int64 or bool (int32 now and then), of shapes that broadcast with
 each other (0-d, size-0 and size-1 dims included); their values come from
 `arrays`, which mixes NaN, infinities, -0.0, huge, tiny and subnormal
 numbers into ordinary ones.
@@ -38,7 +38,8 @@ from compiler import dtypes
 from .steps import MOSTLY, WEIGHTED_STEPS
 
 FILENAME = "<fuzz program>"
-DTYPES = (dtypes.float32, dtypes.float64, dtypes.int64, dtypes.bool_)
+DTYPES = (dtypes.float32, dtypes.float64, dtypes.int64, dtypes.bool_, dtypes.float32, dtypes.float64,
+          dtypes.int64, dtypes.bool_, dtypes.int32)  # int32 too, less often
 FLOATS = (dtypes.float32, dtypes.float64)
 MAX_INPUT_ELEMENTS = 72
 MAX_ELEMENTS = 2048
@@ -180,10 +181,11 @@ def _specials(dtype: dtypes.DType) -> list:
 def _elements(dtype: dtypes.DType, specials: bool):
     if dtype is dtypes.bool_:
         return st.booleans()
-    if dtype is dtypes.int64:
+    if dtype.category == dtypes.INT:
         plain = st.integers(-6, 6)
-        return st.one_of(plain, plain, plain, st.sampled_from([2**62, -2**63, 2**63 - 1, 2**31, -2**24 - 1, 10**15])) \
-            if specials else plain
+        info = np.iinfo(dtype.np)
+        extremes = [v for v in (2**62, info.min, info.max, 2**31, -2**24 - 1, 10**15) if info.min <= v <= info.max]
+        return st.one_of(plain, plain, plain, st.sampled_from(extremes)) if specials else plain
     width = 32 if dtype is dtypes.float32 else 64
     plain = st.one_of(st.integers(-4, 4).map(float), st.floats(-6, 6, width=width))
     return st.one_of(plain, plain, plain, st.sampled_from(_specials(dtype))) if specials else plain

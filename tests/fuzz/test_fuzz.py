@@ -114,18 +114,21 @@ def test_a_planted_bug_is_found(plant, monkeypatch):
     assert re.search(culprit, found[0]), found[0]
 
 
-def test_a_failure_is_saved_and_replays_until_fixed(tmp_path, monkeypatch):
-    """The failing program's traced graph and inputs land in regressions/;
-    replaying them shows the bug while it is there, and nothing once fixed."""
+@pytest.mark.parametrize("kind, line", [("forward", "v1 = x0.exp() * x0"),
+                                        ("gradient", "v1 = F.gelu(x0)")])  # erf's derivative calls exp
+def test_a_failure_is_saved_and_replays_until_fixed(kind, line, tmp_path, monkeypatch):
+    """The failing program's graph (traced, or joint forward+backward) and
+    inputs land in regressions/; replaying them shows the bug while it is
+    there, and nothing once it is fixed."""
     monkeypatch.setattr(regressions, "DIRECTORY", tmp_path)
     monkeypatch.setattr(native, "default_cache", lambda: DiskCache(enabled=False))
     _exp_too_large(monkeypatch)
-    program = Program([Input("x0", (3,), dtypes.float32, requires_grad=True)], ["v1 = x0.exp() * x0"], ["v1"])
+    program = Program([Input("x0", (3,), dtypes.float32, requires_grad=True)], [line], ["v1"])
     with pytest.raises(harness.FuzzFailure, match=f"saved as a regression test: {tmp_path}") as info:
         harness.check(program, [[np.array([0.5, -1.0, 2.0], np.float32)]])
     (name,) = regressions.names(tmp_path)
-    assert str(tmp_path / f"{name}.ir") in str(info.value)
-    assert "x0.exp() * x0" in (tmp_path / f"{name}.ir").read_text()  # the program, for the reader
+    assert name.startswith(kind) and str(tmp_path / f"{name}.ir") in str(info.value)
+    assert line in (tmp_path / f"{name}.ir").read_text()  # the program, for the reader
     problems = regressions.replay(*regressions.load(name, tmp_path))
     assert problems and all(p.startswith("llvm") for p in problems), problems
     monkeypatch.undo()
