@@ -25,9 +25,6 @@ from .oracle import expected, mismatch
 from .programs import Program
 
 BACKENDS = ("interpreter", "llvm")
-# Bugs in frontend/jit found by the fuzzer and stepped around until fixed (none open; the four it
-# found, their repros and fixes: tests/test_compile_fuzz_findings.py).
-KNOWN_FRONTEND_BUGS: set[str] = set()
 WEIGHTS = (1.0, -2.0, 0.5, 3.0, -1.5, 0.25)  # exact in every float dtype: the cotangents are these
 
 
@@ -36,8 +33,7 @@ class FuzzFailure(AssertionError):
 
 
 class Skipped(Exception):
-    """Not a program to compare: eager itself raised on these inputs, or a
-    compiled call hit one of KNOWN_FRONTEND_BUGS."""
+    """Not a program to compare: eager itself raised on these inputs."""
 
 
 def weights(shape, dtype) -> np.ndarray:
@@ -117,8 +113,6 @@ def check(program: Program, calls, layouts=None, save=True, step=False) -> None:
             except FuzzFailure as e:
                 _fail(program, arrays, f"compile(backend={backend!r}): {e}", e)
             except Exception as e:  # noqa: BLE001
-                if _known(e, compiled):
-                    raise Skipped(f"known frontend bug: {e}") from e
                 _fail(program, arrays, f"compile(backend={backend!r}) raised {type(e).__name__}: {e}", e)
         if variant is None:
             (variant,) = compiled.cache.values()
@@ -189,7 +183,7 @@ class _Comparison:
         for backend, r in [("eager", self.eager), *self.results.items()]:
             for name, want, got, e in zip(names, wanted, pick(r), eager):
                 if e is None:
-                    if got is not None and (got.any() or "zero grad for unused input" not in KNOWN_FRONTEND_BUGS):
+                    if got is not None:
                         _fail(self.program, self.arrays, f"{self.call}{name} is set {_how(backend)}, None eagerly")
                     continue
                 if got is None or want is None:
@@ -206,13 +200,6 @@ class _Comparison:
 
 def _how(backend):
     return "eagerly" if backend == "eager" else f"compile(backend={backend!r})"
-
-
-def _known(error, compiled) -> bool:
-    """The crash of KNOWN_FRONTEND_BUGS' "constant saved for backward"."""
-    consts = any(s[0] == "const" for v in compiled.cache.values() for s in getattr(v, "sources", ()))
-    return ("constant saved for backward" in KNOWN_FRONTEND_BUGS and isinstance(error, AttributeError)
-            and "_version_counter" in str(error) and consts)
 
 
 def _source_array(source, arrays):

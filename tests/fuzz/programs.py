@@ -79,8 +79,7 @@ class Program:
     def function(self):
         source = self.source()
         linecache.cache[FILENAME] = (len(source), None, source.splitlines(True), FILENAME)
-        # A __name__ gives the function a __module__: harness.KNOWN_FRONTEND_BUGS, "function without __module__".
-        namespace = {"torch": torch, "F": F, "math": math, "__name__": "fuzz_program"}
+        namespace = {"torch": torch, "F": F, "math": math}  # no __name__: the function's __module__ is None
         exec(compile(source, FILENAME, "exec"), namespace)  # noqa: S102  (our own generated source)
         return namespace["program"]
 
@@ -94,8 +93,8 @@ class _Builder:
     """The program so far and a placeholder tensor (zeros) per value, which
     proves each new step well typed and tells its result's shape and dtype."""
 
-    def __init__(self, draw, grad: bool, inplace_views: bool = True):
-        self.draw, self.grad, self.inplace_views = draw, grad, inplace_views
+    def __init__(self, draw, grad: bool):
+        self.draw, self.grad = draw, grad
         self.program = Program([])
         self.values: dict[str, torch.Tensor] = {}
         self.steps = 0
@@ -145,11 +144,10 @@ def _base_shape(draw):
 
 
 @st.composite
-def programs(draw, max_steps=10, grad=None, inplace_views=True):
-    """A program of up to `max_steps` steps; `grad`: float inputs require grad
-    (drawn if None); `inplace_views`: in-place ops on views are allowed."""
+def programs(draw, max_steps=10, grad=None):
+    """A program of up to `max_steps` steps; `grad`: float inputs require grad (drawn if None)."""
     grad = draw(st.booleans()) if grad is None else grad
-    b = _Builder(draw, grad, inplace_views)
+    b = _Builder(draw, grad)
     base = _base_shape(draw)
     for _ in range(draw(st.integers(1, 3))):
         rank = draw(st.sampled_from([len(base)] * 3 + list(range(len(base)))))
@@ -225,9 +223,9 @@ LAYOUTS = ("C", "F", "strided")
 
 
 @st.composite
-def cases(draw, max_steps=10, grad=None, inplace_views=True):
+def cases(draw, max_steps=10, grad=None):
     """(program, input sets for one or two calls, each input's memory layout)."""
-    program = draw(programs(max_steps, grad, inplace_views))
+    program = draw(programs(max_steps, grad))
     calls = [draw(arrays(program)) for _ in range(draw(st.integers(1, 2)))]
     layouts = [draw(st.sampled_from(LAYOUTS)) if len(i.shape) else "C" for i in program.inputs]
     return program, calls, layouts

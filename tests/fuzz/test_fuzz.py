@@ -19,7 +19,6 @@ from compiler.backend import mathfns, native, scalar_ops
 from runtime.cache import DiskCache
 
 from . import harness, regressions
-from .harness import KNOWN_FRONTEND_BUGS
 from .programs import Input, Program, cases
 
 LONG_RUN = int(os.environ.get("JITGRAD_FUZZ_EXAMPLES", "0"))
@@ -51,7 +50,7 @@ def test_forward_programs(case):
 
 
 @_settings()
-@given(cases(grad=True, inplace_views="in-place on a view loses gradients" not in KNOWN_FRONTEND_BUGS))
+@given(cases(grad=True))
 def test_gradient_programs(case):
     _check(case)
 
