@@ -31,7 +31,7 @@ from .guards import arg_roots, describe_change, discover_roots, grad_state, path
 from .outputs import flatten, rebuild
 from .placement import rekey, remove, swap_in
 from .runner import runner
-from .trace_state import TRACING_LOCK, GraphBreak, is_tracing
+from .trace_state import TRACING_LOCK, GraphBreak, is_tracing, note_user_location
 from .tracer import Trace
 
 log = logging.getLogger("jitgrad.compile")
@@ -264,7 +264,11 @@ class CompiledFunction:
                     undo.append(swap_in(roots, path, tracers[-1]))
                 originals = {id(tracer): tensor for tracer, (_, tensor) in zip(tracers, reading.tensors)}
                 undo += self._place_tracers(reading, tracers, roots)
-                result = self.fn(*call[0], **call[1])
+                try:
+                    result = self.fn(*call[0], **call[1])
+                except Exception as e:
+                    note_user_location(e, self.name)
+                    raise
                 if trace.broken is not None:
                     raise trace.broken
                 outputs, names, out_tracers = [], [], []

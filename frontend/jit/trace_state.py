@@ -69,6 +69,23 @@ def user_frame():
     return frame
 
 
+def note_user_location(error: BaseException, name: str) -> None:
+    """Add to an error raised while tracing `name` where in the user's code
+    it happened (the innermost traceback frame outside jitgrad), as
+    `Trace.emit` does for errors of shape rules: checks in the tensor
+    methods (matmul's sizes, reshape, cat) raise before any node is added."""
+    if isinstance(error, GraphBreak) or getattr(error, "__notes__", None):
+        return  # a graph break's message names the line already
+    loc, tb = None, error.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not is_internal_file(code.co_filename):
+            loc = SourceLoc(short_path(code.co_filename), tb.tb_lineno, code.co_name)
+        tb = tb.tb_next
+    if loc is not None:
+        error.add_note(f"while tracing {name}, at {loc}")
+
+
 def user_location() -> SourceLoc | None:
     frame = user_frame()
     if frame is None:

@@ -1,0 +1,113 @@
+"""Hostile input to compiled functions (issue 7, item 2): the cases of
+test_hostile_input.py where `torch.compile` (the LLVM backend) runs them.
+
+A new shape or dtype is not an error in a compiled function but a new guard
+key (a recompile). The errors are the eager ones, raised while tracing (with
+the user's file:line added) or, for values the graph reads, by the graph
+before it reads through a bad index; none leaves a half-written tensor, a
+compiled variant or a tracer behind. Helpers come from test_hostile_input.py.
+"""
+import os
+import re
+
+import numpy as np
+import pytest
+
+import frontend as torch
+from tests.test_hostile_input import Snapshot, fails, leaf, no_hang  # noqa: F401 (no_hang: a fixture)
+
+F = torch.nn.functional
+HERE = os.path.basename(__file__)
+
+
+def where(fn) -> str:
+    """The note a compiled function's error carries: this file and the line of `fn`."""
+    return rf"while tracing \S+, at \S*{re.escape(HERE)}:{fn.__code__.co_firstlineno} in "
+
+
+def fails_compiled(exc_type, fn, args, *fragments):
+    """`torch.compile(fn)(*args)` raises as eager `fn(*args)` does (type and
+    message) plus a note naming `fn`'s line; `args` are left untouched and
+    nothing is compiled."""
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    eager = fails(exc_type, lambda: fn(*args), *fragments, untouched=tensors)
+    f = torch.compile(fn)
+    error = fails(exc_type, lambda: f(*args), *fragments, untouched=tensors)
+    assert str(error) == str(eager)
+    notes = "\n".join(getattr(error, "__notes__", []))
+    assert re.search(where(fn), notes), notes
+    assert not f.cache, "a failed trace left a compiled variant"
+    return error
+
+
+# ---- errors inside the function: eager's, naming the user's line --------------------------------
+INSIDE = [  # each function on one line: its first line is the failing one
+    ("add-broadcast", lambda x, w: x + w, RuntimeError, r"size of tensor a \(3\) must match .* \(4\)"),
+    ("matmul-inner", lambda x, w: w @ x, RuntimeError, r"\(3x4 and 2x3\)"),
+    ("reshape-numel", lambda x, w: x.reshape(4, 2), RuntimeError, r"shape '\[4, 2\]' is invalid .* size 6"),
+    ("cat-sizes", lambda x, w: torch.cat([x, w]), RuntimeError, "Sizes of tensors must match"),
+    ("expand", lambda x, w: x.expand(2, 5), RuntimeError, "expanded size"),
+    ("int-index", lambda x, w: x[7], IndexError, "index 7 is out of bounds for dimension 0 with size 2"),
+    ("dim", lambda x, w: x.sum(dim=3), IndexError, r"Dimension out of range .* got 3"),
+    ("int-requires-grad", lambda x, w: x.long().requires_grad_(), RuntimeError, "only Tensors of floating point"),
+    ("ce-batch", lambda x, w: F.cross_entropy(x, torch.tensor([0, 1, 2])), ValueError, "batch_size"),
+]
+
+
+@pytest.mark.parametrize("fn, exc, fragment", [pytest.param(f, e, m, id=i) for i, f, e, m in INSIDE])
+def test_error_inside_a_compiled_function_is_eagers_and_names_the_line(fn, exc, fragment):
+    x, w = torch.randn(2, 3), leaf(3, 4)
+    fails_compiled(exc, fn, (x, w), fragment)
+
+
+def test_a_failed_trace_leaves_modules_and_optimizer_state_as_they_were():
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        loss = model(x).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = torch.compile(step)
+    compiled(torch.ones(4, 3))  # the optimizer has state now
+    params = list(model.parameters())
+    state = {id(p): dict(opt.state[p]) for p in params}
+    tensors = params + [p.grad for p in params] + [t for s in state.values() for t in s.values()]
+    fails(RuntimeError, lambda: compiled(torch.ones(4, 5)), r"\(4x5 and 3x2\)", untouched=tensors)
+    assert list(model.parameters()) == params and all(type(p) is torch.nn.Parameter for p in params)
+    assert {id(p): dict(opt.state[p]) for p in params} == state  # the same tensors, no tracers
+    compiled(torch.ones(4, 3))  # and the function still compiles and runs
+
+
+def test_a_new_shape_or_dtype_is_a_recompile_not_an_error():
+    f = torch.compile(lambda x: (x * 2).sum(-1))
+    for x in (torch.ones(2, 3), torch.ones(5), torch.ones(2, 3, dtype=torch.float64), torch.tensor(3.0)):
+        assert f(x).tolist() == f.fn(x).tolist() and f(x).dtype is x.dtype
+    assert f.trace_count == 4
+
+
+# ---- odd layouts, zero-size and 0-d inputs ---------------------------------------------------------
+@pytest.mark.parametrize("make", [lambda a: a[::-1], lambda a: a.reshape(2, 3).T, lambda a: a[::2]],
+                         ids=["negative-stride", "transposed", "strided"])
+def test_compiled_in_place_writes_through_odd_layouts_land_in_the_users_array(make):
+    eager_base, base = np.arange(6, dtype=np.float32), np.arange(6, dtype=np.float32)
+    fn = lambda x: x.mul_(2).add_(x.sum())  # noqa: E731
+    fn(torch.from_numpy(make(eager_base)))
+    x = torch.from_numpy(make(base))
+    torch.compile(fn)(x)
+    np.testing.assert_array_equal(base, eager_base)
+    assert x._version == 2
+
+
+@pytest.mark.parametrize("shape", [(0, 3), ()], ids=["zero-size", "0-d"])
+def test_zero_size_and_0d_inputs_compile_forward_and_backward(shape):
+    w, v = torch.ones(shape, requires_grad=True), torch.ones(shape, requires_grad=True)
+    fn = lambda w: ((w * 3).exp() + w).sum()  # noqa: E731
+    out = torch.compile(fn)(w)
+    out.backward()
+    fn(v).backward()
+    assert out.item() == fn(v).item() and w.grad.shape == shape
+    np.testing.assert_allclose(w.grad.numpy(), v.grad.numpy(), rtol=1e-6)

@@ -1,0 +1,111 @@
+"""Hostile input to eager ops and to the runtime (issue 7, item 2).
+
+Each case gives a clear exception (its type and a message naming what was
+wrong) and leaves the user's tensors untouched: values, version counters,
+`.grad` and autograd state are snapshotted before the bad call and compared
+after it. The same cases inside compiled functions are in
+test_hostile_compiled.py; shape, dim and index errors of single ops are in
+test_errors.py (which also runs against PyTorch), and not repeated here.
+
+Huge shapes are refused before anything is allocated or looped over: past
+int64 their sizes overflow, past this machine's memory NumPy would fail deep
+inside (MemoryError) or a reduction over a broadcast view would run for
+hours. A regression that hangs makes `no_hang` end the test run with a
+traceback instead of blocking it.
+"""
+import faulthandler
+import re
+
+import numpy as np
+import pytest
+
+import frontend as torch
+from compiler.backend import native
+from compiler.ir import parse
+from runtime.cache import DiskCache
+
+F = torch.nn.functional
+
+
+class Snapshot:
+    """What a failed call must leave as it was: each tensor's values, version,
+    identity of storage, requires_grad, grad_fn and `.grad` (values too)."""
+
+    def __init__(self, *tensors):
+        self.items = [(t, self._state(t)) for t in tensors]
+
+    @staticmethod
+    def _state(t):
+        grad = t._grad
+        return (np.array(t.detach().numpy(), copy=True), t.dtype, t._version, t.data_ptr(), t.requires_grad,
+                t.grad_fn, None if grad is None else (grad, np.array(grad.numpy(), copy=True), grad._version))
+
+    def assert_unchanged(self):
+        for i, (t, before) in enumerate(self.items):
+            now = self._state(t)
+            values, dtype, version, ptr, requires_grad, grad_fn, grad = before
+            assert now[1] is dtype and now[3] == ptr, f"tensor {i}: storage or dtype replaced"
+            np.testing.assert_array_equal(now[0], values, err_msg=f"tensor {i}: values changed")
+            assert now[2] == version, f"tensor {i}: version {version} -> {now[2]}"
+            assert now[4] == requires_grad and now[5] is grad_fn, f"tensor {i}: autograd state changed"
+            if grad is None:
+                assert now[6] is None, f"tensor {i}: .grad appeared"
+            else:
+                assert now[6][0] is grad[0] and now[6][2] == grad[2], f"tensor {i}: .grad replaced or written"
+                np.testing.assert_array_equal(now[6][1], grad[1], err_msg=f"tensor {i}: .grad values changed")
+
+
+def fails(exc_type, fn, *fragments, untouched=()):
+    """`fn()` raises `exc_type` whose message contains each fragment (a
+    regex), and leaves the tensors `untouched` as they were."""
+    snapshot = Snapshot(*untouched)
+    with pytest.raises(exc_type) as info:
+        fn()
+    message = str(info.value)
+    for fragment in fragments:
+        assert re.search(fragment, message), f"{fragment!r} not in {message!r}"
+    snapshot.assert_unchanged()
+    return info.value
+
+
+@pytest.fixture
+def no_hang():
+    """A hang here (a loop over 2**62 elements) ends the run with a traceback."""
+    faulthandler.dump_traceback_later(120, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+def leaf(*shape):
+    w = torch.randn(*shape, requires_grad=True)
+    (w * 2).sum().backward()  # a .grad to keep intact
+    return w
+
+
+# ---- scalars, unsupported dtypes, zero-size tensors -------------------------------------------------
+def test_python_scalars_and_numpy_scalars_are_operands():
+    t = torch.tensor([1.0, 2.0])
+    assert (t * 2 + np.float32(0.5) - np.int64(1)).tolist() == [1.5, 3.5]
+    assert (2 ** t).tolist() == [2.0, 4.0] and torch.tensor(3.0).item() == 3.0
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.complex64, np.uint8, np.int16, object])
+def test_numpy_array_of_an_unsupported_dtype_is_refused_naming_the_supported_ones(dtype):
+    array = np.ones(3, dtype)
+    fails(TypeError, lambda: torch.from_numpy(array), "can't convert np.ndarray", "float64, float32")
+    fails(TypeError, lambda: torch.tensor(array), "can't convert np.ndarray")
+    assert (array == 1).all()
+
+
+def test_zero_size_tensors_reduce_and_differentiate():
+    x = torch.ones(0, 3, requires_grad=True)
+    assert x.sum(0).tolist() == [0.0, 0.0, 0.0] and (x @ torch.ones(3, 2)).shape == (0, 2)
+    (x * 2).sum().backward()
+    assert x.grad.shape == (0, 3)
+
+
+def test_reduction_over_an_empty_dim_without_identity_is_an_index_error():
+    x = torch.ones(0, 3)
+    fails(IndexError, lambda: x.amax(0), "non-zero size", r"\[0, 3\]", untouched=[x])
+    fails(IndexError, lambda: x.softmax(0), "non-zero size", untouched=[x])
+    fails(RuntimeError, lambda: x.max(), "numel\\(\\) == 0", untouched=[x])
