@@ -3,9 +3,23 @@ broadcasting, dim normalization and reshape inference, with PyTorch's errors."""
 from __future__ import annotations
 
 import math
+import os
 from typing import Iterable, Sequence
 
 Shape = tuple[int, ...]
+
+# Native code and NumPy compute sizes, loop counts and byte offsets in int64.
+MAX_BYTES = 2**63 - 1
+
+
+def _memory_bytes() -> int:
+    try:
+        return min(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), MAX_BYTES)
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): only the int64 bound
+        return MAX_BYTES
+
+
+MEMORY_BYTES = _memory_bytes()
 
 
 def broadcast_shapes(*shapes: Shape) -> Shape:
@@ -33,6 +47,25 @@ def _broadcast_pair(a: Shape, b: Shape) -> Shape:
             )
         out[axis] = sa if sb == 1 else sb
     return tuple(out)
+
+
+def check_size(shape: Shape, dtype, what: str) -> None:
+    """Refuse a tensor that cannot exist on this machine, before anything
+    allocates it or loops over it: past int64 its sizes and offsets overflow
+    (a loop count wraps, a native loop reads the wrong memory); past physical
+    memory NumPy fails deep inside (MemoryError) or a loop over a broadcast
+    view runs for hours. Views count too, since ops iterate over them."""
+    itemsize = getattr(dtype, "itemsize", None)  # (a malformed dtype is the verifier's to report)
+    if itemsize is None:
+        return
+    nbytes = math.prod(shape) * itemsize
+    if nbytes <= MEMORY_BYTES and all(s <= MAX_BYTES for s in shape):
+        return
+    described = f"{what}: a tensor of shape {list(shape)} and dtype {dtype} would take {nbytes} bytes"
+    if nbytes > MAX_BYTES or any(s > MAX_BYTES for s in shape):
+        raise RuntimeError(f"{described}, which overflows 64-bit size and index arithmetic")
+    raise RuntimeError(f"{described} ({nbytes / 2**30:.4g} GiB), more than this machine's memory "
+                       f"({MEMORY_BYTES / 2**30:.4g} GiB); nothing was allocated")
 
 
 def broadcast_axes(from_shape: Shape, to_shape: Shape) -> tuple[int, ...]:

@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 from compiler import dtypes
-from compiler.shapes import as_shape
+from compiler.shapes import as_shape, check_size
 
 from .jit.trace_state import GraphBreak, is_tracing
 from .tensor import Tensor
@@ -113,7 +113,9 @@ def legacy_constructor_data(args, dtype) -> np.ndarray:
     """`FloatTensor(2, 3)` allocates; `FloatTensor([[1, 2]])` converts."""
     if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray, Tensor)):
         return np.array(_to_numpy(args[0]), dtype=dtype.np)
-    return np.zeros(as_shape(args), dtype.np)
+    shape = as_shape(args)
+    check_size(shape, dtype, "Tensor")
+    return np.zeros(shape, dtype.np)
 
 
 def FloatTensor(*args) -> Tensor:
@@ -128,37 +130,40 @@ def LongTensor(*args) -> Tensor:
     return Tensor._wrap(legacy_constructor_data(args, dtypes.int64))
 
 
-def _filled(size, value, dtype, requires_grad):
+def _filled(size, value, dtype, requires_grad, what):
     shape = as_shape(size)
     if any(s < 0 for s in shape):
         raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
-    return _finish(np.full(shape, value, (dtype or dtypes.DEFAULT_FLOAT).np), requires_grad)
+    dtype = dtype or dtypes.DEFAULT_FLOAT
+    check_size(shape, dtype, what)
+    return _finish(np.full(shape, value, dtype.np), requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _filled(size, 1, _resolve(dtype), requires_grad)
+    return _filled(size, 1, _resolve(dtype), requires_grad, "ones")
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _filled(size, 0, _resolve(dtype), requires_grad)
+    return _filled(size, 0, _resolve(dtype), requires_grad, "zeros")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _filled(size, 0, _resolve(dtype), requires_grad)
+    return _filled(size, 0, _resolve(dtype), requires_grad, "empty")
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     dtype = _resolve(dtype) or (dtypes.python_scalar_dtype(fill_value) if not isinstance(fill_value, Tensor)
                                 else fill_value.dtype)
-    return _filled(size, fill_value, dtype, requires_grad)
+    return _filled(size, fill_value, dtype, requires_grad, "full")
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     for name, value in (("n", n), ("m", m if m is not None else n)):
         if value < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {value}")
-    return _finish(np.eye(n, m if m is not None else n, dtype=(_resolve(dtype) or dtypes.DEFAULT_FLOAT).np),
-                   requires_grad)
+    dtype = _resolve(dtype) or dtypes.DEFAULT_FLOAT
+    check_size((n, m if m is not None else n), dtype, "eye")
+    return _finish(np.eye(n, m if m is not None else n, dtype=dtype.np), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -170,6 +175,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     dtype = _resolve(dtype) or (dtypes.DEFAULT_FLOAT if any(isinstance(v, float) for v in values) else dtypes.int64)
     start, end, step = values
     count = max(0, math.ceil((end - start) / step))
+    check_size((count,), dtype, "arange")
     return _finish((start + step * np.arange(count, dtype=np.float64)).astype(dtype.np)
                    if dtype.is_floating_point else np.arange(start, end, step, dtype=dtype.np), requires_grad)
 
@@ -178,6 +184,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) ->
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dtype = _resolve(dtype) or dtypes.DEFAULT_FLOAT
+    check_size((steps,), dtype, "linspace")
     if steps <= 1:
         return _finish(np.full((steps,), start, dtype.np), requires_grad)
     # PyTorch's kernel: the first half steps up from start, the second half
@@ -195,7 +202,9 @@ def _random(sample, size, dtype, requires_grad):
     dtype = _resolve(dtype) or dtypes.DEFAULT_FLOAT
     if not dtype.is_floating_point:
         raise RuntimeError(f'"normal_kernel_cpu" not implemented for \'{dtype.legacy_name}\'')
-    return _finish(np.asarray(sample(as_shape(size))).astype(dtype.np), requires_grad)
+    shape = as_shape(size)
+    check_size(shape, dtype, "rand/randn")
+    return _finish(np.asarray(sample(shape)).astype(dtype.np), requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
@@ -216,7 +225,9 @@ def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=Fa
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     dtype = _resolve(dtype) or dtypes.int64
-    return _finish(_draw("torch.randint").integers(low, high, as_shape([size])).astype(dtype.np), requires_grad)
+    shape = as_shape([size])
+    check_size(shape, dtype, "randint")
+    return _finish(_draw("torch.randint").integers(low, high, shape).astype(dtype.np), requires_grad)
 
 
 def _like(make):

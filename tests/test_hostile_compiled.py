@@ -89,6 +89,23 @@ def test_a_new_shape_or_dtype_is_a_recompile_not_an_error():
     assert f.trace_count == 4
 
 
+# ---- huge shapes inside: refused while tracing, before native code -------------------------------
+HUGE = [
+    ("zeros", lambda a, b: a + torch.zeros(2**40, 2**40), r"zeros: .*\[1099511627776, 1099511627776\]"),
+    ("expand-sum", lambda a, b: a.expand(2**31, 2**31).sum(), r"expand: .*\[2147483648, 2147483648\].* overflows"),
+    ("expand-sum-memory", lambda a, b: a.expand(2**30, 2**30).sum(), r"expand: .* more than this machine's memory"),
+    ("reshape", lambda a, b: a.reshape(2**32, 2**32), r"shape '\[4294967296, 4294967296\]' is invalid"),
+    ("matmul-batch", lambda a, b: a.expand(2**20, 1, 2, 3) @ b.expand(1, 2**20, 3, 2),
+     r"matmul: .*\[1048576, 1048576, 2, 2\] .* nothing was allocated"),
+]
+
+
+@pytest.mark.parametrize("fn, fragment", [pytest.param(f, m, id=i) for i, f, m in HUGE])
+def test_huge_shape_inside_a_compiled_function_is_refused_before_native_code(fn, fragment, no_hang):
+    # expand-sum ran native code for 2**62 iterations (a hang); matmul-batch was a MemoryError from NumPy
+    fails_compiled(RuntimeError, fn, (leaf(1, 1), torch.ones(1, 1, 3, 2)), fragment)
+
+
 # ---- odd layouts, zero-size and 0-d inputs ---------------------------------------------------------
 @pytest.mark.parametrize("make", [lambda a: a[::-1], lambda a: a.reshape(2, 3).T, lambda a: a[::2]],
                          ids=["negative-stride", "transposed", "strided"])

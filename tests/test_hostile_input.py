@@ -82,6 +82,57 @@ def leaf(*shape):
     return w
 
 
+# ---- huge shapes: refused before allocation, naming the size ------------------------------------
+OVERFLOWING = [  # 2**80 or 2**64 bytes: past int64, sizes and loop counts would wrap
+    ("zeros", lambda: torch.zeros(2**40, 2**40), "1099511627776, 1099511627776"),
+    ("ones", lambda: torch.ones(2**31, 2**31), "2147483648, 2147483648"),
+    ("empty", lambda: torch.empty(2**62), "4611686018427387904"),
+    ("full", lambda: torch.full((2**40, 2**40), 1.5), "1099511627776, 1099511627776"),
+    ("eye", lambda: torch.eye(2**32), "4294967296, 4294967296"),
+    ("arange", lambda: torch.arange(0, 2**62), "4611686018427387904"),
+    ("randn", lambda: torch.randn(2**40, 2**40), "1099511627776, 1099511627776"),
+    ("randint", lambda: torch.randint(0, 5, (2**40, 2**40)), "1099511627776, 1099511627776"),
+    ("Tensor", lambda: torch.FloatTensor(2**40, 2**40), "1099511627776, 1099511627776"),
+    ("dim over int64", lambda: torch.zeros(0, 2**64), "0, 18446744073709551616"),
+]
+
+
+@pytest.mark.parametrize("make, shape", [pytest.param(m, s, id=i) for i, m, s in OVERFLOWING])
+def test_creating_an_overflowing_tensor_is_refused_naming_its_size(make, shape, no_hang):
+    fails(RuntimeError, make, re.escape(f"shape [{shape}]"), "overflows 64-bit")
+
+
+def test_expand_past_int64_is_refused_before_a_reduction_loops_over_it(no_hang):
+    x = leaf(1, 1)
+    fails(RuntimeError, lambda: x.expand(2**31, 2**31).sum(), r"expand: .*\[2147483648, 2147483648\]",
+          "18446744073709551616 bytes", "overflows", untouched=[x])
+
+
+def test_expand_larger_than_memory_is_refused(no_hang):
+    # 2**62 bytes fit int64, but summing this view would take years: refused at the expand
+    x = torch.ones(1, 1)
+    fails(RuntimeError, lambda: x.expand(2**30, 2**30).sum(), r"expand: .*\[1073741824, 1073741824\]",
+          "4611686018427387904 bytes", "more than this machine's memory", untouched=[x])
+
+
+def test_matmul_of_huge_broadcast_batch_dims_is_refused_not_memory_error(no_hang):
+    a, b = torch.ones(2**20, 1, 2, 3), torch.ones(1, 2**20, 3, 2)
+    fails(RuntimeError, lambda: a @ b, r"matmul: .*\[1048576, 1048576, 2, 2\]", "17592186044416 bytes",
+          "nothing was allocated", untouched=[a, b])
+
+
+def test_reshape_to_an_overflowing_size_names_both_sizes():
+    x = torch.ones(4)
+    fails(RuntimeError, lambda: x.reshape(2**32, 2**32), r"\[4294967296, 4294967296\]", "size 4",
+          untouched=[x])
+    fails(RuntimeError, lambda: x.view(-1, 2**63), "9223372036854775808", untouched=[x])
+
+
+def test_large_but_possible_shapes_still_work():
+    assert torch.ones(1).expand(2**14, 2**12).amax().item() == 1.0  # a 256 MiB view, never allocated
+    assert torch.zeros(0, 2**40).shape == (0, 2**40)  # no bytes at all
+
+
 # ---- scalars, unsupported dtypes, zero-size tensors -------------------------------------------------
 def test_python_scalars_and_numpy_scalars_are_operands():
     t = torch.tensor([1.0, 2.0])

@@ -18,6 +18,7 @@ the input's dtype happen once, in the backward walk, never inside rules.
 from __future__ import annotations
 
 import enum
+import functools
 import inspect
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
@@ -25,6 +26,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..dtypes import DType
+from ..shapes import check_size
 
 
 class Aval(NamedTuple):
@@ -88,6 +90,7 @@ class Primitive:
             if unknown:
                 raise TypeError(f"{self.name}: derivative rule reads unknown names {sorted(unknown)}")
         self.rules = rules
+        self.infer = _size_checked(self.infer, self.name)
 
     @property
     def elementwise(self) -> bool:
@@ -130,6 +133,18 @@ class Primitive:
 
     def __repr__(self):
         return f"Primitive({self.name})"
+
+
+def _size_checked(infer, name):
+    """Every shape rule refuses results too large for this machine (see
+    shapes.check_size): eager ops and traced graphs fail before any
+    allocation or native loop, naming the op and the size."""
+    @functools.wraps(infer)
+    def checked(*avals, **attrs):
+        out = infer(*avals, **attrs)
+        check_size(out.shape, out.dtype, name)
+        return out
+    return checked
 
 
 def fit_gradient(grad, shape, dtype):
