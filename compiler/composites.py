@@ -140,8 +140,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
             f"({target.shape[0] if target.ndim else 1}).")
     classes = input.shape[-1]
     valid = target != ignore_index
-    safe = where(valid, target, 0)
-    input._check_indices(safe, classes, 1, allow_negative=False)
+    safe = input._checked_index(where(valid, target, 0), classes, 1, allow_negative=False)
     picked = input.reshape(-1, classes).gather_along_dim(safe.reshape(-1, 1), 1).reshape(target.shape)
     w = valid.to(input.dtype)
     if weight is not None:

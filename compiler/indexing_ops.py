@@ -154,8 +154,7 @@ def _advanced(y, plan):
     first = positions[0]
     linear = None
     for (_, idx, n, dim), pos in zip(plan.advanced, positions):
-        y._check_indices(idx, n, dim)
-        idx = where(idx < 0, idx + n, idx).expand(index_shape)
+        idx = y._checked_index(idx, n, dim).expand(index_shape)
         linear = idx if linear is None else linear * n + idx
     sizes = y.shape[first:first + len(positions)]
     flat = y.reshape(y.shape[:first] + (math.prod(sizes),) + y.shape[first + len(positions):])

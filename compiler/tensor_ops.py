@@ -83,8 +83,20 @@ class TensorOps:
     def _label(self, out, name, mark):
         return out
 
-    def _check_indices(self, idx, size, dim, allow_negative=True):
-        """Hosts holding data check integer indices eagerly; others at run time."""
+    def _checked_index(self, idx, size, dim, allow_negative=True):
+        """`idx` (entries for a dim of `size`) with negative entries counted
+        from the end, every entry checked: PyTorch's IndexError naming the
+        first bad one. Hosts holding data check at once (frontend/tensor.py);
+        in a graph the check runs with it: gathering the index from an iota
+        of the dim wraps it, and that gather's bounds check (interpreter and
+        native code alike) names the entry, `dim` and `size` before anything
+        reads through the index. (Checking only the flattened index of a
+        multi-dim or per-row gather would let `x[0, 5]` of a 3x4 `x` read
+        x[1, 1].)"""
+        table = idx.arange_(size).reshape((1,) * dim + (size,))
+        if not allow_negative:  # class targets: a negative entry falls out of range (reported shifted by -size)
+            idx = where(idx < 0, idx - size, idx)
+        return table.gather_along(idx, dim).reshape(idx.shape)
 
     def _check_probabilities(self):
         """Hosts holding data check that values lie in [0, 1] (binary_cross_entropy)."""
@@ -602,7 +614,8 @@ class TensorOps:
         return self._apply("scatter_add", self, idx, src, axis=axis)
 
     def gather_along_dim(self, index, dim):
-        """PyTorch's `gather` for an index shaped like the input but for `dim`."""
+        """PyTorch's `gather` for an index shaped like the input but for `dim`;
+        the index must be in range (callers check it: `_checked_index`)."""
         d = normalize_dim(dim, self.ndim)
         moved = self.transpose(d, -1) if d != self.ndim - 1 else self
         idx = index.transpose(d, -1) if d != self.ndim - 1 else index

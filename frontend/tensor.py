@@ -11,7 +11,7 @@ import numpy as np
 
 from compiler import dtypes
 from compiler.ops import REGISTRY, Aval
-from compiler.tensor_ops import TensorOps
+from compiler.tensor_ops import TensorOps, where
 
 from . import printing
 from .autograd import engine
@@ -126,6 +126,13 @@ class Tensor(TensorOps):
         if isinstance(out, Tensor) and isinstance(out.grad_fn, PrimNode) and out.grad_fn.seq >= mark:
             rename(out.grad_fn, name)
         return out
+
+    def _checked_index(self, idx, size, dim, allow_negative=True):
+        trace = _ACTIVE_TRACE.trace
+        if trace is not None and trace.involves((idx,)):  # values known only when the graph runs
+            return super()._checked_index(idx, size, dim, allow_negative)
+        Tensor._check_indices(self, idx, size, dim, allow_negative)  # (a tracer's own override checks nothing)
+        return where(idx < 0, idx + size, idx) if allow_negative else idx
 
     def _check_indices(self, idx, size, dim, allow_negative=True):
         values = idx._data

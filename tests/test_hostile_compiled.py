@@ -106,6 +106,90 @@ def test_huge_shape_inside_a_compiled_function_is_refused_before_native_code(fn,
     fails_compiled(RuntimeError, fn, (leaf(1, 1), torch.ones(1, 1, 3, 2)), fragment)
 
 
+# ---- out-of-range indices: checked by the graph before it reads or writes through them ----------
+def fails_when_run(exc_type, fn, good, bad, fragment, backend="llvm"):
+    """Eager `fn(*bad)` raises; so does the compiled `fn` on its first call
+    and on a call of an already compiled variant (same shapes as `good`),
+    with the tensors of `bad` untouched."""
+    eager = fails(exc_type, lambda: fn(*bad), fragment, untouched=bad)
+    f = torch.compile(fn, backend=backend)
+    fails(exc_type, lambda: f(*bad), fragment, untouched=bad)
+    f(*good)
+    fails(exc_type, lambda: f(*bad), fragment, untouched=bad)
+    assert f.trace_count == 1
+    return eager
+
+
+def index(*values):
+    return torch.tensor(values)
+
+
+BAD_INDICES = [  # (fn, good index args, bad index args, message); x is 3x4
+    ("past-the-end", lambda x, i: x[i] * 2, (index(0, 2),), (index(0, 3),), "index 3 .* dimension 0 with size 3"),
+    ("negative-past-the-start", lambda x, i: x[i] * 2, (index(-3),), (index(-4),),
+     "index -4 .* dimension 0 with size 3"),  # compiled read x[2]
+    ("second-of-two-dims", lambda x, i, j: x[i, j] * 2, (index(0), index(3)), (index(0), index(5)),
+     "index 5 .* dimension 1 with size 4"),  # compiled read x[1, 1]: the flattened index 5 was in range
+    ("negative-second-dim", lambda x, j: x[:, j] * 2, (index([1, -4]),), (index([1, -5]),),
+     "index -5 .* dimension 1 with size 4"),
+    ("int32", lambda x, i: x[i] * 2, (torch.tensor([2], dtype=torch.int32),),
+     (torch.tensor([-4], dtype=torch.int32),), "index -4 .* dimension 0 with size 3"),
+]
+
+
+@pytest.mark.parametrize("backend", ["llvm", "interpreter"])
+@pytest.mark.parametrize("fn, good, bad, fragment", [pytest.param(*c[1:], id=c[0]) for c in BAD_INDICES])
+def test_out_of_range_index_is_eagers_index_error(fn, good, bad, fragment, backend):
+    x = leaf(3, 4)
+    fails_when_run(IndexError, fn, (x,) + good, (x,) + bad, fragment, backend)
+
+
+def test_out_of_range_item_assignment_writes_nothing():
+    def put(x, i, j):
+        x[i, j] = -1.0
+        return x.sum()
+
+    x = torch.arange(12.0).reshape(3, 4)
+    fails_when_run(IndexError, put, (x, index(0), index(3)), (x, index(0), index(5)),
+                   "index 5 .* dimension 1 with size 4")  # compiled wrote x[1, 1]
+
+
+@pytest.mark.parametrize("target, fragment", [((5, 0), "5 is out of bounds"), ((0, -1), "out of bounds")],
+                         ids=["past-the-end", "negative"])
+def test_out_of_range_class_target_stops_a_compiled_training_step(target, fragment):
+    # compiled, a target past the end read another row's logit (or the last class for -1) and trained on it
+    model = torch.nn.Linear(4, 3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    x = torch.randn(2, 4)
+    step(x, index(0, 1))  # every parameter has a .grad to keep
+    params = list(model.parameters())
+    compiled = torch.compile(step)
+    compiled(x, index(2, 1))
+    snapshot = Snapshot(x, *params)
+    with pytest.raises(IndexError, match=fragment):
+        compiled(x, index(*target))
+    snapshot.assert_unchanged()
+
+
+def test_in_range_negative_indices_still_count_from_the_end():
+    x, y = leaf(3, 4), leaf(3, 4)
+    with torch.no_grad():
+        y.copy_(x)
+    f = torch.compile(lambda x, i, j: (x[i, j] * x[:, j[:1]].sum()).sum())
+    args = (index(-1, 0, -3), index(-4, 3, -1))
+    f(x, *args).backward()
+    f.fn(y, *args).backward()
+    np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(), rtol=1e-6)
+
+
 # ---- odd layouts, zero-size and 0-d inputs ---------------------------------------------------------
 @pytest.mark.parametrize("make", [lambda a: a[::-1], lambda a: a.reshape(2, 3).T, lambda a: a[::2]],
                          ids=["negative-stride", "transposed", "strided"])

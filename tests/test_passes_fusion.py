@@ -26,7 +26,7 @@ from compiler.passes.autodiff import backward_graph
 from compiler.passes.pipeline import FUSE, PASSES
 from tests.filecheck import filecheck
 from tests.test_ir_text import random_graphs
-from tests.test_passes_cleanup import assert_same_results
+from tests.test_passes_cleanup import assert_same_results, random_inputs
 
 
 def kernel_nodes(graph):
@@ -52,8 +52,9 @@ def assert_all_fused(before, after):
     assert kept == Counter(key for key in map(_key, after.nodes) if key in kept)
 
 
-def check_fused(before: Graph) -> Graph:
-    """Fuse `before` and check every promise of the pass."""
+def check_fused(before: Graph, inputs=None) -> Graph:
+    """Fuse `before` and check every promise of the pass (on `inputs(graph,
+    seed)`, random by default)."""
     original = print_graph(before)
     after = fuse(before)
     verify(after)
@@ -63,7 +64,7 @@ def check_fused(before: Graph) -> Graph:
     assert print_graph(before) == original, "the pass changed its input graph"
     assert_all_fused(before, after)
     for seed in range(2):
-        assert_same_results(before, after, seed)
+        assert_same_results(before, after, seed, inputs(before, seed) if inputs else None)
     return after
 
 
@@ -403,10 +404,11 @@ MODELS = {
     log_softmax: ((X,), "3 kernels (2 with a reduction), 0 matmuls, 0 other ops"),
     # sum(x); sum((x - mean)^2); (x - mean) / sqrt(var + eps) * w + b
     layer_norm: ((X, zeros(5), zeros(5)), "3 kernels (2 with a reduction), 0 matmuls, 0 other ops"),
-    # log_softmax (3 kernels, the last stored for the gather), the gather's
+    # log_softmax (3 kernels, the last stored for the gather), the target check
+    # (an iota, reshaped, gathered from at the masked targets), the gather's
     # index arithmetic, the masked sum of the picked values, the count and division.
     cross_entropy: ((X, zeros(4, dtype=np.int64)),
-                    "6 kernels (4 with a reduction), 0 matmuls, 3 other ops (gather, iota, reshape)"),
+                    "8 kernels (4 with a reduction), 0 matmuls, 5 other ops (gather, iota, reshape)"),
     mse_loss: ((X, X), "1 kernel (1 with a reduction), 0 matmuls, 0 other ops"),
     bce_with_logits: ((X, X), "1 kernel (1 with a reduction), 0 matmuls, 0 other ops"),
     # bias-add + relu is one kernel, the second bias-add another; matmuls stay out.
@@ -421,8 +423,14 @@ def optimized(fn):
 
 @pytest.mark.parametrize("fn", list(MODELS), ids=lambda fn: fn.__name__)
 def test_model_functions_fuse_into_few_kernels(fn):
-    fused = check_fused(optimized(fn))
+    fused = check_fused(optimized(fn), class_targets)
     assert kernel_summary(fused) == MODELS[fn][1]
+
+
+def class_targets(graph, seed):
+    """Random inputs, integers made valid class targets (0..4 of X's 5): a
+    negative or past-the-end target is an IndexError."""
+    return [np.abs(a) if a.dtype.kind == "i" else a for a in random_inputs(graph, seed)]
 
 
 def test_mlp_bias_add_and_relu_are_one_kernel():
