@@ -152,6 +152,11 @@ class TensorOps:
 
     def _binary(self, op, other, reverse=False):
         if not isinstance(other, TensorOps) and not is_scalar(other):
+            if isinstance(other, np.ndarray):  # NotImplemented would let NumPy turn the tensor into an array
+                operands = ("numpy.ndarray", "Tensor") if reverse else ("Tensor", "numpy.ndarray")
+                raise TypeError(f"unsupported operand types for {op}: '{operands[0]}' and '{operands[1]}' (array "
+                                f"of shape {list(other.shape)}); convert it with torch.from_numpy() or "
+                                "torch.as_tensor() first")
             return NotImplemented
         a, b = self._operands(self, other)
         return self._apply(op, *((b, a) if reverse else (a, b)))

@@ -51,6 +51,7 @@ INSIDE = [  # each function on one line: its first line is the failing one
     ("dim", lambda x, w: x.sum(dim=3), IndexError, r"Dimension out of range .* got 3"),
     ("int-requires-grad", lambda x, w: x.long().requires_grad_(), RuntimeError, "only Tensors of floating point"),
     ("ce-batch", lambda x, w: F.cross_entropy(x, torch.tensor([0, 1, 2])), ValueError, "batch_size"),
+    ("numpy-operand", lambda x, w: x + np.ones(3), TypeError, "'Tensor' and 'numpy.ndarray'"),
 ]
 
 
@@ -188,6 +189,31 @@ def test_in_range_negative_indices_still_count_from_the_end():
     f(x, *args).backward()
     f.fn(y, *args).backward()
     np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(), rtol=1e-6)
+
+
+# ---- NumPy arrays, lists and Python scalars as arguments ------------------------------------------
+def test_numpy_array_argument_is_a_type_error_naming_the_argument():
+    f = torch.compile(lambda x, y: x * y)
+    x = leaf(3)
+    fails(TypeError, lambda: f(x, np.ones(3)), "not NumPy arrays .*'y'", "from_numpy", untouched=[x])
+    assert not f.cache
+
+
+def test_numpy_array_keyword_argument_used_as_an_operand_is_eagers_type_error():
+    fn = lambda x, scale: x * scale  # noqa: E731
+    x = leaf(3)
+    eager = fails(TypeError, lambda: fn(x, scale=np.ones(3)), "'Tensor' and 'numpy.ndarray'", untouched=[x])
+    f = torch.compile(fn)
+    error = fails(TypeError, lambda: f(x, scale=np.ones(3)), re.escape(str(eager)), untouched=[x])
+    assert re.search(where(fn), "\n".join(error.__notes__))
+
+
+def test_python_scalars_and_lists_are_guarded_constants():
+    f = torch.compile(lambda x, s, values: x * s + torch.tensor(values))
+    x = torch.ones(2)
+    for s, values in ((2.0, [1.0, 2.0]), (3.0, [1.0, 2.0]), (3.0, [5.0, 6.0]), (3, [5.0, 6.0])):
+        assert f(x, s, values).tolist() == f.fn(x, s, values).tolist()
+    assert f.trace_count == 4
 
 
 # ---- odd layouts, zero-size and 0-d inputs ---------------------------------------------------------

@@ -133,6 +133,58 @@ def test_large_but_possible_shapes_still_work():
     assert torch.zeros(0, 2**40).shape == (0, 2**40)  # no bytes at all
 
 
+# ---- NumPy arrays, lists and Python scalars where tensors are expected ---------------------------
+ARRAY_OPERANDS = [
+    ("add", lambda t, a: t + a, "add: 'Tensor' and 'numpy.ndarray'"),
+    ("radd", lambda t, a: a + t, "add: 'numpy.ndarray' and 'Tensor'"),
+    ("mul", lambda t, a: t * a, "mul"),
+    ("rsub", lambda t, a: a - t, "sub: 'numpy.ndarray'"),
+    ("pow", lambda t, a: t ** a, "pow"),
+    ("eq", lambda t, a: t == a, "eq"),
+    ("add_", lambda t, a: t.add_(a), "add"),
+    ("mul_", lambda t, a: t.mul_(a), "mul"),
+]
+
+
+@pytest.mark.parametrize("op, fragment", [pytest.param(o, f, id=i) for i, o, f in ARRAY_OPERANDS])
+def test_numpy_array_operand_is_a_type_error_not_a_numpy_result(op, fragment):
+    # NumPy used to take over: `t + a` gave an ndarray (losing the graph), `t.add_(a)` an AttributeError
+    t = torch.ones(2, 3)
+    fails(TypeError, lambda: op(t, np.ones(3)), re.escape(fragment), "from_numpy", untouched=[t])
+
+
+def test_numpy_array_operand_of_a_tensor_requiring_grad_names_the_array():
+    w = leaf(3)
+    fails(TypeError, lambda: w * np.ones(3), "numpy.ndarray", r"shape \[3\]", untouched=[w])
+
+
+NON_TENSOR_ARGUMENTS = [
+    ("relu-list", lambda t: F.relu([1.0, -1.0]), "relu\\(\\): argument 'input' .* not list"),
+    ("softmax-array", lambda t: F.softmax(np.ones(3), dim=0), "softmax\\(\\): argument 'input' .* not ndarray"),
+    ("linear-weight-array", lambda t: F.linear(t, np.ones((4, 3))), "linear\\(\\): argument 'weight'"),
+    ("Linear-module-array", lambda t: torch.nn.Linear(3, 2)(np.ones((2, 3))), "linear\\(\\): argument 'input'"),
+    ("mse_loss-input-array", lambda t: F.mse_loss(np.ones((2, 3)), t), "mse_loss\\(\\): argument 'input'"),
+    ("cross_entropy-target-list", lambda t: F.cross_entropy(t, [0, 1]), "argument 'target' .* not list"),
+    ("cross_entropy-weight-list", lambda t: F.cross_entropy(t, torch.tensor([0, 1]), weight=[1.0, 2.0, 3.0]),
+     "argument 'weight'"),
+    ("layer_norm-array", lambda t: F.layer_norm(np.ones((2, 3)), (3,)), "layer_norm\\(\\): argument 'input'"),
+    ("stack-lists", lambda t: torch.stack([[1.0, 2.0], [3.0, 4.0]]), "element 0 .* got list"),
+    ("stack-array", lambda t: torch.stack([t, np.ones((2, 3))]), "element 1 .* got ndarray"),
+    ("cat-array", lambda t: torch.cat([t, np.ones((2, 3))]), "element 1 .* got ndarray"),
+    ("exp-list", lambda t: torch.exp([1.0, 2.0]), "exp\\(\\): argument 'input' must be Tensor, not list"),
+    ("mm-array", lambda t: torch.mm(t, np.ones((3, 2))), "ndarray"),
+    ("copy_-array", lambda t: t.copy_(np.ones((2, 3))), "copy_\\(\\): argument 'src' must be Tensor"),
+    ("where-array", lambda t: torch.where(t > 0, np.ones(3), t), "ndarray"),
+]
+
+
+@pytest.mark.parametrize("call, fragment", [pytest.param(c, f, id=i) for i, c, f in NON_TENSOR_ARGUMENTS])
+def test_list_or_array_where_a_tensor_belongs_is_a_type_error(call, fragment):
+    # these were AttributeErrors from inside ('list' object has no attribute 'relu')
+    t = torch.ones(2, 3)
+    fails(TypeError, lambda: call(t), fragment, untouched=[t])
+
+
 # ---- scalars, unsupported dtypes, zero-size tensors -------------------------------------------------
 def test_python_scalars_and_numpy_scalars_are_operands():
     t = torch.tensor([1.0, 2.0])
