@@ -25,9 +25,18 @@ def _check_writable(t: Tensor):
     if is_grad_enabled() and t.grad_fn is None and t._requires_grad:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     if not writable:
-        raise RuntimeError(
-            "unsupported operation: more than one element of the written-to tensor refers to a single "
-            "memory location. Please clone() the tensor before performing the operation.")
+        raise RuntimeError(unwritable_message(t))
+
+
+def unwritable_message(t: Tensor) -> str:
+    """Why `t`'s storage refuses writes: a broadcast (stride-0) view, or a
+    read-only NumPy array shared through from_numpy."""
+    data = t._data
+    if any(stride == 0 and n > 1 for stride, n in zip(data.strides, data.shape)):
+        return ("unsupported operation: more than one element of the written-to tensor refers to a single "
+                "memory location. Please clone() the tensor before performing the operation.")
+    return ("unsupported operation: the written-to tensor's memory is read-only (it shares a NumPy array "
+            "that is not writeable). Please clone() the tensor before performing the operation.")
 
 
 def _check_result(t: Tensor, result: Tensor):

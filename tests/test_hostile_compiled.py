@@ -216,6 +216,24 @@ def test_python_scalars_and_lists_are_guarded_constants():
     assert f.trace_count == 4
 
 
+# ---- in-place writes to storage that refuses them ----------------------------------------------------
+@pytest.mark.parametrize("make, fragment", [
+    (lambda: np.broadcast_to(np.ones(1, np.float32), (3,)), "single memory location"),
+    (lambda: (lambda a: (a.setflags(write=False), a)[1])(np.ones(3, np.float32)), "read-only"),
+], ids=["broadcast", "read-only"])
+def test_compiled_write_into_unwritable_storage_is_eagers_error_and_writes_nothing(make, fragment):
+    # compiled used to write x, then fail on y with NumPy's ValueError: x was left half-updated
+    def update(x, y):
+        x.mul_(2)
+        y.add_(1)
+
+    x, y = torch.ones(3), torch.from_numpy(make())
+    fails(RuntimeError, lambda: update(torch.ones(3), y), fragment, untouched=[y])
+    f = torch.compile(update)
+    f(torch.ones(3), torch.ones(3))
+    fails(RuntimeError, lambda: f(x, y), fragment, untouched=[x, y])
+
+
 # ---- odd layouts, zero-size and 0-d inputs ---------------------------------------------------------
 @pytest.mark.parametrize("make", [lambda a: a[::-1], lambda a: a.reshape(2, 3).T, lambda a: a[::2]],
                          ids=["negative-stride", "transposed", "strided"])

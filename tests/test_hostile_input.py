@@ -212,3 +212,33 @@ def test_reduction_over_an_empty_dim_without_identity_is_an_index_error():
     fails(IndexError, lambda: x.amax(0), "non-zero size", r"\[0, 3\]", untouched=[x])
     fails(IndexError, lambda: x.softmax(0), "non-zero size", untouched=[x])
     fails(RuntimeError, lambda: x.max(), "numel\\(\\) == 0", untouched=[x])
+
+
+# ---- non-contiguous, negative-stride, broadcast and read-only arrays -------------------------------
+@pytest.mark.parametrize("make", [lambda a: a[::-1], lambda a: a.reshape(2, 3).T, lambda a: a[::2]],
+                         ids=["negative-stride", "transposed", "strided"])
+def test_in_place_writes_through_odd_layouts_land_in_the_users_array(make):
+    base = np.arange(6, dtype=np.float32)
+    view = make(base)
+    expected = base.copy()
+    make(expected)[...] = make(expected) * 2 + 1
+    x = torch.from_numpy(view)
+    x.mul_(2).add_(1)
+    np.testing.assert_array_equal(base, expected)
+    assert x._version == 2
+
+
+def test_writing_a_broadcast_array_is_refused_and_writes_nothing():
+    array = np.broadcast_to(np.arange(3, dtype=np.float32), (2, 3))
+    x = torch.from_numpy(array)
+    fails(RuntimeError, lambda: x.add_(1), "more than one element .* single memory location", untouched=[x])
+    fails(RuntimeError, lambda: x.__setitem__(0, 5.0), "single memory location", untouched=[x])
+
+
+def test_writing_a_read_only_array_says_it_is_read_only():
+    # the message used to claim overlapping memory
+    array = np.arange(3, dtype=np.float32)
+    array.setflags(write=False)
+    x = torch.from_numpy(array)
+    fails(RuntimeError, lambda: x.mul_(2), "read-only", "clone\\(\\)", untouched=[x])
+    np.testing.assert_array_equal(array, [0, 1, 2])

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..inplace import unwritable_message
 from ..tensor import Tensor
 from .guards import Reading
 from .placement import swap_in
@@ -114,9 +115,11 @@ def collect_grads(trace: Trace, owners: dict, outputs: list, names: list) -> lis
 
 def replay(writebacks, stores, results, tensors, roots):
     """Apply the effects of one run; `roots()` gives the call's guard roots."""
-    for w in writebacks:
-        kind, ref = w.source
-        target = tensors[ref] if kind == "arg" else ref
+    targets = written_tensors(writebacks, tensors)
+    for target in targets:  # all checked before any is written: a refused call changes nothing
+        if not target._is_writable():  # the guards do not see read-only or broadcast storage
+            raise RuntimeError(unwritable_message(target))
+    for w, target in zip(writebacks, targets):
         np.copyto(target._data, results[w.output], casting="unsafe")
         target._version_counter.value += w.writes
     if stores:
