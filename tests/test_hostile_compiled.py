@@ -256,3 +256,52 @@ def test_zero_size_and_0d_inputs_compile_forward_and_backward(shape):
     fn(v).backward()
     assert out.item() == fn(v).item() and w.grad.shape == shape
     np.testing.assert_allclose(w.grad.numpy(), v.grad.numpy(), rtol=1e-6)
+
+
+# ---- an input a compiled graph saved for backward, mutated before backward ---------------------------
+SAVED_VERSION_ERROR = "modified by an inplace operation: .* is at version 1; expected version 0"
+
+
+def loss(x, w):
+    return ((x * w).tanh() ** 2).sum() + (w * w).sum()  # eager saves x and w
+
+
+def mutate_x(x, w):
+    x.add_(1)
+
+
+def mutate_w(x, w):
+    with torch.no_grad():
+        w.mul_(2)
+
+
+def mutate_x_compiled(x, w):
+    torch.compile(lambda t: t.add_(1))(x)
+
+
+def mutate_x_through_compiled_view(x, w):
+    # the returned view shares x's storage: it used to have its own version counter, so this write
+    # changed the saved x unseen and backward used the new values
+    view = torch.compile(lambda t: t.view(3))(x)
+    view.add_(1)
+
+
+@pytest.mark.parametrize("mutate", [mutate_x, mutate_w, mutate_x_compiled, mutate_x_through_compiled_view],
+                         ids=["input", "leaf-under-no_grad", "by-compiled-write", "through-compiled-view"])
+def test_mutating_a_saved_input_makes_backward_raise_pytorchs_error(mutate):
+    results = []
+    for fn in (loss, torch.compile(loss)):
+        x, w = torch.randn(3), torch.randn(3, requires_grad=True)
+        out = fn(x, w)
+        mutate(x, w)
+        error = fails(RuntimeError, out.backward, SAVED_VERSION_ERROR, untouched=[x, w])
+        assert w.grad is None
+        results.append(str(error))
+    assert results[0] == results[1]
+
+
+def test_mutating_the_base_of_a_saved_view_input_makes_backward_raise():
+    base, w = torch.randn(6), torch.randn(3, requires_grad=True)
+    out = torch.compile(loss)(base[:3], w)  # a view: it shares base's version counter
+    base[0] = 5.0
+    fails(RuntimeError, out.backward, SAVED_VERSION_ERROR, untouched=[base, w])

@@ -75,10 +75,21 @@ class Variant:
     guard: object = None  # the generated check of `entries` (guard_code.py)
     checks_left: int = CHECKED_CALLS
 
+    def __post_init__(self):
+        # Outputs that are a graph input unchanged (`x.view(3)` of an f32[3]): the result holds the
+        # input's storage, so it shares the input's version counter, as an eager view does (a write
+        # through it must count as a write of the input, which a saved input is checked against).
+        position = {v: i for i, v in enumerate(self.graph.inputs)}
+        self.input_views = [(k, position[v]) for k, v in enumerate(self.graph.outputs[:self.n_outputs])
+                            if v in position]
+
     def run(self, tensors, roots):
         inputs = [_tensor_of(source, tensors) for source in self.sources]
         results = self.run_graph([t if isinstance(t, np.ndarray) else t._data for t in inputs])
         outputs = [Tensor._wrap(r) for r in results[:self.n_outputs]]
+        for k, i in self.input_views:
+            if isinstance(inputs[i], Tensor):
+                outputs[k]._version_counter = inputs[i]._version_counter
         if self.plan is not None:
             attach(self.plan, results, outputs, inputs)
         for k in self.freed:
