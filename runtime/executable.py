@@ -3,7 +3,7 @@
 An `Executable` holds the graph's linked code and its manifest (see
 compiler/backend/program.py for the argument layout). A call checks each
 input's shape and dtype against the manifest before native code runs (a
-mismatch is a ValueError, never an out-of-bounds read), copies
+mismatch is a ValueError, a non-array a TypeError, never an out-of-bounds read), copies
 non-contiguous inputs (negative strides included) to contiguous ones,
 allocates the output buffers (64-byte aligned, as the arena), and calls the entry once through a
 prebuilt ctypes argument array. The arena and the argument array are per
@@ -93,9 +93,12 @@ class Executable:
         args = state.args
         keep = []  # contiguous copies must outlive the call
         for i, (array, (shape, dtype)) in enumerate(zip(arrays, self._inputs)):
-            if not isinstance(array, np.ndarray) or array.shape != shape or array.dtype != dtype:
+            if not isinstance(array, np.ndarray):
+                raise TypeError(f"compiled graph input {i} expects a NumPy array {dtype}{list(shape)}, got "
+                                f"{type(array).__name__}")
+            if array.shape != shape or array.dtype != dtype:
                 raise ValueError(f"compiled graph input {i} expects {dtype}{list(shape)}, got "
-                                 f"{getattr(array, 'dtype', type(array).__name__)}{list(getattr(array, 'shape', ()))}")
+                                 f"{array.dtype}{list(array.shape)}")
             if not array.flags.c_contiguous:
                 array = np.ascontiguousarray(array)
                 keep.append(array)

@@ -242,3 +242,56 @@ def test_writing_a_read_only_array_says_it_is_read_only():
     x = torch.from_numpy(array)
     fails(RuntimeError, lambda: x.mul_(2), "read-only", "clone\\(\\)", untouched=[x])
     np.testing.assert_array_equal(array, [0, 1, 2])
+
+
+# ---- the runtime fed wrong arrays ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def add_exe():
+    graph = parse("""
+graph g(%x: f32[2,3], %y: f32[2,3]) {
+  %0: f32[2,3] = add(%x, %y)
+  return %0
+}""")
+    return native.compile_graph(graph, DiskCache(enabled=False))
+
+
+GOOD = np.arange(6, dtype=np.float32).reshape(2, 3)
+WRONG_ARRAYS = [
+    ("dtype", lambda: [GOOD, GOOD.astype(np.float64)], ValueError, r"input 1 expects float32\[2, 3\], got float64"),
+    ("byte-order", lambda: [GOOD.astype(">f4"), GOOD], ValueError, r"input 0 expects float32\[2, 3\], got >f4"),
+    ("rank", lambda: [GOOD.reshape(6), GOOD], ValueError, r"got float32\[6\]"),
+    ("shape", lambda: [GOOD, GOOD.T], ValueError, r"input 1 expects float32\[2, 3\], got float32\[3, 2\]"),
+    ("0-d", lambda: [np.ones((), np.float32), GOOD], ValueError, r"got float32\[\]"),
+    ("numpy-scalar", lambda: [np.float32(1.0), GOOD], TypeError, "expects a NumPy array .* got float32"),
+    ("zero-size", lambda: [np.ones((0, 3), np.float32), GOOD], ValueError, r"got float32\[0, 3\]"),
+    ("list", lambda: [GOOD.tolist(), GOOD], TypeError, "input 0 expects a NumPy array .* got list"),
+    ("python-scalar", lambda: [GOOD, 1.0], TypeError, "input 1 expects a NumPy array .* got float"),
+    ("tensor", lambda: [torch.ones(2, 3), GOOD], TypeError, "got Tensor"),
+    ("too-few", lambda: [GOOD], ValueError, "takes 2 inputs, got 1"),
+    ("too-many", lambda: [GOOD, GOOD, GOOD], ValueError, "takes 2 inputs, got 3"),
+]
+
+
+@pytest.mark.parametrize("arrays, exc, fragment", [pytest.param(a, e, f, id=i) for i, a, e, f in WRONG_ARRAYS])
+def test_executable_refuses_wrong_arrays_before_native_code_runs(add_exe, arrays, exc, fragment):
+    args = arrays()
+    before = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
+    with pytest.raises(exc, match=fragment):
+        add_exe(args)
+    for a, b in zip(args, before):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("make", [
+    lambda a: np.ascontiguousarray(a[:, ::-1])[:, ::-1],  # negative strides
+    lambda a: np.asfortranarray(a),
+    lambda a: np.broadcast_to(a[:1], a.shape),
+    lambda a: (lambda r: (r.setflags(write=False), r)[1])(a.copy()),
+], ids=["negative-stride", "fortran", "broadcast", "read-only"])
+def test_executable_reads_odd_layouts_correctly_and_never_writes_inputs(add_exe, make):
+    x = make(GOOD)
+    before = np.array(x, copy=True)
+    (out,) = add_exe([x, GOOD])
+    np.testing.assert_array_equal(out, before + GOOD)
+    np.testing.assert_array_equal(x, before)
