@@ -1,11 +1,14 @@
 """`compile(fn, check=True)` (or `JITGRAD_CHECK=1`): run eager beside the
 compiled graph on a variant's first calls and raise on disagreement, naming
-the output and the error. The caller's tensors end up as eager leaves them."""
+the output and the error. The caller's tensors and state (optimizer state a
+first step creates) end up as eager leaves them."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..tensor import Tensor
+from .guards import path_name
+from .placement import MISSING, lookup, remove, swap_in
 
 CHECKED_CALLS = 2  # per variant
 
@@ -54,18 +57,32 @@ def compare(name, compiled, eager):
 def checked_call(name, variant, tensors, roots, run_eager):
     """Run `variant` and eager on the same inputs; return the compiled result."""
     written, leaves = variant.written_tensors(tensors), variant.grad_leaves(tensors)
+    where = roots() if variant.stores else None
+    stored_before = [lookup(where, s.path) for s in variant.stores]
     before = [(t._data.copy(), t._version_counter.value) for t in written]
     grads_before = [_grad_snapshot(t) for t in leaves]
     compiled = variant.run(tensors, roots)
     after = [t._data.copy() for t in written]
     grads_after = [_grad_snapshot(t) for t in leaves]
+    stored = [lookup(where, s.path) for s in variant.stores]
     for t, (data, version) in zip(written, before):
         np.copyto(t._data, data)
         t._version_counter.value = version
     for t, snapshot in zip(leaves, grads_before):
         _restore_grad(t, snapshot)
+    for s, old in zip(variant.stores, stored_before):  # eager must find the state the compiled run found
+        if old is MISSING:
+            remove(where, s.path)
+        else:
+            swap_in(where, s.path, old)
     eager = run_eager()
     compare(name, compiled, eager)
+    for s, value in zip(variant.stores, stored):
+        eager_value = lookup(where, s.path)
+        if not isinstance(eager_value, Tensor):
+            raise CompiledMismatchError(f"{name}: the tensor stored at {path_name(s.path)} is a tensor compiled, "
+                                        f"{eager_value!r} eager")
+        compare(name + f" (stored at {path_name(s.path)})", value, eager_value)
     for t, data in zip(written, after):
         compare(name, Tensor._wrap(data), Tensor._wrap(t._data))
     for t, (_, data, _) in zip(leaves, grads_after):

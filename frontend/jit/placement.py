@@ -13,6 +13,7 @@ from typing import Callable
 from .guards import Root, TensorKey
 
 _MISSING = object()
+MISSING = _MISSING  # what `lookup` gives where a path leads nowhere
 
 
 def swap_in(roots: dict[str, Root], path, new) -> Callable[[], None]:
@@ -36,6 +37,19 @@ def swap_in(roots: dict[str, Root], path, new) -> Callable[[], None]:
     old = root.get()
     root.set(value)
     return lambda: root.set(old)
+
+
+def lookup(roots: dict[str, Root], path):
+    """What `path` leads to now, or MISSING."""
+    obj = roots[path[0]].get()
+    for step in path[1:]:
+        try:
+            obj = _get(obj, step, default=_MISSING)
+        except TypeError:  # not a container any more
+            return _MISSING
+        if obj is _MISSING:
+            return _MISSING
+    return obj
 
 
 def remove(roots: dict[str, Root], path) -> None:
