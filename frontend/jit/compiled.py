@@ -106,6 +106,10 @@ class Variant:
         """The caller's leaves whose .grad this variant changes."""
         return [_tensor_of(u.owner, tensors) for u in self.grad_updates]
 
+    def differentiated_inputs(self, tensors):
+        """The caller's tensors the compiled backward gives gradients to."""
+        return [_tensor_of(self.sources[i], tensors) for i in self.plan.wrt]
+
     def stale_reason(self, tensors) -> str | None:
         """What the guard key cannot hold, checked on each call: tensors met
         only at use (no guard path reaches them) and the `.grad` of leaves
