@@ -213,5 +213,6 @@ def put_at_positions(x, positions, value):
     flat_pos = positions.reshape(-1)
     hit = x.new_zeros(n, dtype=dtypes.int64).scatter_add_along(
         flat_pos, x.new_full(flat_pos.shape, 1, dtypes.int64), 0) > 0
-    scattered = x.new_zeros(n).scatter_add_along(flat_pos, value, 0)
+    # Scattered onto -0.0, the additive identity: onto +0.0 a written -0.0 would become +0.0.
+    scattered = x.new_full((n,), -0.0 if x.dtype.is_floating_point else 0).scatter_add_along(flat_pos, value, 0)
     return where(hit, scattered, x.reshape(-1)).reshape(x.shape)
