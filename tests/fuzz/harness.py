@@ -3,13 +3,14 @@ backend="interpreter")` and `torch.compile(fn)` (LLVM), forward and, when
 inputs require grad, the gradients of a weighted sum of the outputs.
 
 Every result is compared with what oracle.py allows for the traced graph
-(forward) and the joint forward+backward graph (gradients) on the same
-inputs. A compiled result that the oracle rejects while eager's passes is a
-compiler bug: the traced graph and its inputs are saved under regressions/
-(regressions.py), which test_regressions.py replays from then on. Anything
-else (eager disagreeing with its own traced graph, a compiled call raising,
-a `.grad` set on one side and None on the other) is a frontend bug and is
-reported with the program's source, which is its reproduction.
+(forward) and the joint forward+backward graph compile built (gradients) on
+the same inputs. A compiled result that the oracle rejects while eager's
+passes is a compiler bug: that graph and its inputs are saved under
+regressions/ (regressions.py), which test_regressions.py replays from then
+on. Anything else (eager disagreeing with its own traced graph, a call
+raising or writing into its inputs, a `.grad` set on one side and None on
+the other) is a frontend bug and is reported with the program's source,
+which is its reproduction.
 """
 from __future__ import annotations
 
@@ -100,10 +101,14 @@ def check(program: Program, calls, layouts=None, save=True, step=False) -> None:
     `step`: compile the whole training step (training_step) instead."""
     fn = program.function()
     fn = training_step(fn) if step else fn
-    try:
-        eager = [run(fn, program, arrays, step=step) for arrays in calls]
-    except Exception as e:  # noqa: BLE001
-        raise Skipped(f"{type(e).__name__}: {e}") from e
+    eager = []
+    for arrays in calls:
+        try:
+            eager.append(run(fn, program, arrays, step=step))
+        except FuzzFailure as e:
+            _fail(program, arrays, f"eagerly: {e}", e)
+        except Exception as e:  # noqa: BLE001
+            raise Skipped(f"{type(e).__name__}: {e}") from e
     results, variant = {}, None
     for backend in BACKENDS:
         compiled = torch.compile(fn, backend=backend, fullgraph=True)
@@ -194,7 +199,7 @@ class _Comparison:
                     _fail(self.program, self.arrays, f"{self.call}eager {name} disagrees with its traced graph: "
                           f"{why}")
                 if why:
-                    where = regressions.save(*regression, self.program) if self.save and not self.step else None
+                    where = regressions.save(*regression, self.program) if self.save else None
                     _fail(self.program, self.arrays, f"{self.call}{_how(backend)} {name}: {why}", saved=where)
 
 
