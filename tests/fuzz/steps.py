@@ -213,9 +213,10 @@ def step_index(draw, b):
     i = b.pick(lambda t: 0 < t.ndim <= 2)
     if a is None or i is None:
         return None
-    n = b.values[a].shape[0]
-    return f"{a}[{i}.long() % {n}]" if draw(st.booleans()) or b.values[a].ndim < 2 else \
-        f"{a}[:, {i}.long() % {b.values[a].shape[1]}]" if b.values[a].shape[1] else None
+    shape = b.values[a].shape
+    if len(shape) >= 2 and shape[1] > 0 and draw(st.booleans()):
+        return f"{a}[:, {i}.long() % {shape[1]}]"
+    return f"{a}[{i}.long() % {shape[0]}]"
 
 
 def step_setitem(draw, b):
