@@ -7,7 +7,8 @@ import math
 
 
 from . import dtypes
-from .tensor_ops import grad_name, where
+from .op_naming import grad_name
+from .tensor_ops import where
 
 
 def _check_reduction(reduction):

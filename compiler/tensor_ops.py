@@ -11,46 +11,14 @@ Hosts that build autograd graphs name results after PyTorch's grad_fn classes
 """
 from __future__ import annotations
 
-import functools
 import math
-from collections import namedtuple
 
 import numpy as np
 
 from . import dtypes
+from .op_naming import grad_name
 from .shapes import as_shape, infer_reshape, normalize_dim, normalize_dims
-
-def _return_type(name):
-    """PyTorch's `torch.return_types.<name>`: a (values, indices) named tuple."""
-    base = namedtuple(name, ["values", "indices"])
-
-    def __repr__(self):
-        return f"torch.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
-
-    return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
-
-
-RETURN_TYPES = {"Max": _return_type("max"), "Min": _return_type("min")}
-
-
-def grad_name(name):
-    """Give the method's result PyTorch's grad_fn name. `name` is a string or
-    a function of the call's arguments (PyTorch numbers overloads)."""
-
-    def decorate(method):
-        @functools.wraps(method)
-        def wrapper(self, *args, **kwargs):
-            mark = self._mark()
-            out = method(self, *args, **kwargs)
-            label = name(self, *args, **kwargs) if callable(name) else name
-            return self._label(out, label, mark)
-        return wrapper
-    return decorate
-
-
-def _overload(default, with_dim):
-    return lambda self, dim=None, *a, **k: default if dim is None else with_dim
-
+from .tensor_reductions import ReductionOps
 
 def is_scalar(value) -> bool:
     return isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating))
@@ -63,7 +31,7 @@ def where(cond, x, y):
     return anchor._apply("where", cond, x, y)
 
 
-class TensorOps:
+class TensorOps(ReductionOps):
     """Tensor methods with PyTorch semantics; see the module docstring."""
 
     __array_priority__ = 1000  # NumPy defers `ndarray * tensor` to us
@@ -402,120 +370,6 @@ class TensorOps:
     def arange_(self, length, dtype=dtypes.int64):
         return self._apply("iota", length=length, dtype=dtype)
 
-    # ---- reductions -----------------------------------------------------------
-    def _reduce_dims(self, dim):
-        return normalize_dims(dim, self.ndim)
-
-    @grad_name(_overload("SumBackward0", "SumBackward1"))
-    def sum(self, dim=None, keepdim=False, *, dtype=None):
-        x = self.to(dtype) if dtype is not None else self
-        return x._apply("sum", x, axes=self._reduce_dims(dim), keepdim=keepdim)
-
-    @grad_name(_overload("MeanBackward0", "MeanBackward1"))
-    def mean(self, dim=None, keepdim=False, *, dtype=None):
-        x = self.to(dtype) if dtype is not None else self
-        if not x.dtype.is_floating_point:
-            raise RuntimeError(
-                "mean(): could not infer output dtype. Input dtype must be either a floating point "
-                f"or complex dtype. Got: {x.dtype.legacy_name}")
-        axes = self._reduce_dims(dim)
-        count = math.prod(self.shape[a] for a in axes)
-        return x.sum(axes, keepdim) / count if count else x.sum(axes, keepdim) * math.nan
-
-    @grad_name("VarBackward0")
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return self._moment(dim, unbiased, keepdim, correction)
-
-    @grad_name("StdBackward0")
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return _sqrt_zero_grad_at_zero(self._moment(dim, unbiased, keepdim, correction))
-
-    def _moment(self, dim, unbiased, keepdim, correction):
-        if isinstance(dim, bool):  # var(unbiased) positional form
-            dim, unbiased = None, dim
-        if correction is None:
-            correction = 0 if unbiased is False else 1
-        axes = self._reduce_dims(dim)
-        count = math.prod(self.shape[a] for a in axes)
-        centered = self - self.mean(axes, keepdim=True)
-        return (centered * centered).sum(axes, keepdim) / max(count - correction, 0)
-
-    def _extremum(self, op, arg_op, dim, keepdim, name):
-        if dim is None:
-            if self.numel() == 0:
-                raise RuntimeError(
-                    f"{name.lower()}(): Expected reduction dim to be specified for input.numel() == 0. "
-                    "Specify the reduction dim with the 'dim' argument.")
-            mark = self._mark()
-            return self._label(self._apply(op, self, axes=tuple(range(self.ndim)), keepdim=False),
-                               f"{name}Backward1", mark)
-        if isinstance(dim, TensorOps):
-            return self.maximum(dim) if op == "amax" else self.minimum(dim)
-        axis = normalize_dim(dim, self.ndim)
-        mark = self._mark()
-        indices = self._apply(arg_op, self, axes=(axis,), keepdim=True)
-        values = self.gather_along_dim(indices, axis)
-        if not keepdim:
-            values, indices = values.squeeze(axis), indices.squeeze(axis)
-        return RETURN_TYPES[name](self._label(values, f"{name}Backward0", mark), indices)
-
-    def max(self, dim=None, keepdim=False):
-        return self._extremum("amax", "argmax", dim, keepdim, "Max")
-
-    def min(self, dim=None, keepdim=False):
-        return self._extremum("amin", "argmin", dim, keepdim, "Min")
-
-    @grad_name("AmaxBackward0")
-    def amax(self, dim=(), keepdim=False):
-        return self._apply("amax", self, axes=self._reduce_dims(dim if dim != () else None), keepdim=keepdim)
-
-    @grad_name("AminBackward0")
-    def amin(self, dim=(), keepdim=False):
-        return self._apply("amin", self, axes=self._reduce_dims(dim if dim != () else None), keepdim=keepdim)
-
-    def _arg(self, op, dim, keepdim):
-        if dim is None:
-            flat = self.reshape(-1)
-            out = flat._apply(op, flat, axes=(0,), keepdim=False)
-            return out.reshape((1,) * self.ndim) if keepdim else out
-        return self._apply(op, self, axes=(normalize_dim(dim, self.ndim),), keepdim=keepdim)
-
-    def argmax(self, dim=None, keepdim=False):
-        return self._arg("argmax", dim, keepdim)
-
-    def argmin(self, dim=None, keepdim=False):
-        return self._arg("argmin", dim, keepdim)
-
-    @grad_name("LogsumexpBackward0")
-    def logsumexp(self, dim, keepdim=False):
-        axes = self._reduce_dims(dim)
-        x = self if self.dtype.is_floating_point else self.float()
-        peak = x.amax(axes, keepdim=True).detach()
-        # An all -inf slice has peak -inf; shifting by 0 there keeps the result -inf, not nan.
-        peak = where(peak.abs() == math.inf, 0.0, peak)
-        out = (x - peak).exp().sum(axes, keepdim=True).log() + peak
-        return out if keepdim else out.squeeze(axes)
-
-    @grad_name("LinalgVectorNormBackward0")
-    def norm(self, p="fro", dim=None, keepdim=False):
-        if p in ("fro", 2, 2.0):
-            return _sqrt_zero_grad_at_zero((self * self).sum(dim, keepdim))
-        if p in (1, 1.0):
-            return self.abs().sum(dim, keepdim)
-        if p == math.inf:
-            return self.abs().amax(dim if dim is not None else (), keepdim)
-        if isinstance(p, (int, float)) and p > 0:
-            return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
-        raise NotImplementedError(f"norm with p={p!r} is not supported (use 1, 2, 'fro', inf or p > 0)")
-
-    def softmax(self, dim, dtype=None):
-        from .composites import softmax
-        return softmax(self if dtype is None else self.to(dtype), dim)
-
-    def log_softmax(self, dim, dtype=None):
-        from .composites import log_softmax
-        return log_softmax(self if dtype is None else self.to(dtype), dim)
-
     # ---- shape ------------------------------------------------------------------
     def reshape(self, *shape):
         shape = infer_reshape(self.numel(), as_shape(shape))
@@ -685,14 +539,6 @@ class TensorOps:
     def __getitem__(self, index):
         from .indexing_ops import getitem
         return getitem(self, index)
-
-
-def _sqrt_zero_grad_at_zero(s):
-    """sqrt whose gradient is 0 where s == 0 (PyTorch's convention for norm
-    and std there) instead of 0 * inf = nan. The inner where keeps the
-    untaken branch finite, so its zero gradient stays zero."""
-    zero = s == 0
-    return where(zero, 0.0, where(zero, 1.0, s).sqrt())
 
 
 def _matmul_grad_name(a_ndim, b_ndim):

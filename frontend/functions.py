@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from compiler import dtypes
 from compiler.shapes import normalize_dim
-from compiler.tensor_ops import grad_name, where as _where
+from compiler.op_naming import grad_name
+from compiler.tensor_ops import where as _where
 
 from .tensor import Tensor
 
