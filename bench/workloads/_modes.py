@@ -1,7 +1,6 @@
-"""Builders for workloads that are one pure function of some arrays: the
-PyTorch-style code runs unchanged on ours (eager and `frontend.compile`) and
-on PyTorch (eager and `torch.compile`); NumPy and JAX get their own
-hand-written versions."""
+"""Builders for the modes of a workload: the PyTorch-style code runs
+unchanged on ours (eager and `frontend.compile`) and on PyTorch (eager and
+`torch.compile`); NumPy and JAX get their own hand-written versions."""
 from __future__ import annotations
 
 from ..workload import Case
@@ -56,3 +55,16 @@ def pure_function_builders(inputs, torch_like, numpy_fn, jax_fn) -> dict:
 
     return {"ours-eager": ours(False), "ours-compiled": ours(True), "numpy": numpy_mode,
             "torch-eager": torch_mode(False), "torch-compile": torch_mode(True), "jax-jit": jax_mode}
+
+
+def training_step_builders(torch_like, numpy_mode, jax_mode) -> dict:
+    """For a whole training step: `torch_like(module_name, compile_step)`
+    builds the step on `frontend` or `torch`, compiled by `compile_step(lib,
+    step)`. backward() (and an optimizer) inside breaks torch.compile's graph,
+    so it runs without fullgraph."""
+    return {"ours-eager": torch_like("frontend", lambda lib, f: f),
+            "ours-compiled": torch_like("frontend", lambda lib, f: lib.compile(f, fullgraph=True)),
+            "numpy": numpy_mode,
+            "torch-eager": torch_like("torch", lambda lib, f: f),
+            "torch-compile": torch_like("torch", torch_compile_fresh),
+            "jax-jit": jax_mode}

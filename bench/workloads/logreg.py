@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..workload import Case, Workload
-from ._modes import jax_jit_fresh, torch_compile_fresh
+from ._modes import jax_jit_fresh, training_step_builders
 
 
 def _data():
@@ -60,14 +60,6 @@ def _jax(data):
 
 
 def logistic_regression_step() -> Workload:
-    builders = {
-        "ours-eager": _torch_like("frontend", lambda lib, f: f),
-        "ours-compiled": _torch_like("frontend", lambda lib, f: lib.compile(f, fullgraph=True)),
-        "numpy": _numpy,
-        "torch-eager": _torch_like("torch", lambda lib, f: f),
-        # backward() inside: torch.compile breaks the graph there, so no fullgraph
-        "torch-compile": _torch_like("torch", torch_compile_fresh),
-        "jax-jit": _jax,
-    }
+    builders = training_step_builders(_torch_like, _numpy, _jax)
     return Workload("logreg_step", "x 64x5 @ w 5x3 + b, BCE with logits, backward", _data, builders,
                     quick=True, check_calls=3, ulps=256)

@@ -8,7 +8,7 @@ import importlib
 import numpy as np
 
 from ..workload import Case, Workload
-from ._modes import jax_jit_fresh, torch_compile_fresh
+from ._modes import jax_jit_fresh, training_step_builders
 
 LR, MOMENTUM = 0.01, 0.9
 PARAMS = ("w1", "b1", "w2", "b2")  # in model.parameters() order; weights are (out, in) like nn.Linear
@@ -105,15 +105,7 @@ def _jax(data):
 
 
 def mlp_step(label, batch, sizes, quick) -> Workload:
-    builders = {
-        "ours-eager": _torch_like("frontend", lambda lib, f: f),
-        "ours-compiled": _torch_like("frontend", lambda lib, f: lib.compile(f, fullgraph=True)),
-        "numpy": _numpy,
-        "torch-eager": _torch_like("torch", lambda lib, f: f),
-        # backward() and the optimizer inside: torch.compile breaks the graph there, so no fullgraph
-        "torch-compile": _torch_like("torch", torch_compile_fresh),
-        "jax-jit": _jax,
-    }
+    builders = training_step_builders(_torch_like, _numpy, _jax)
     n_in, hidden, n_out = sizes
     return Workload(f"mlp_step_{label}", f"MLP {n_in}->{hidden}->{n_out}, batch {batch}, SGD momentum step",
                     lambda: _data(batch, sizes), builders, quick=quick, check_calls=3, ulps=256)
