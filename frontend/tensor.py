@@ -131,7 +131,7 @@ class Tensor(TensorOps):
         trace = _ACTIVE_TRACE.trace
         if trace is not None and trace.involves((idx,)):  # values known only when the graph runs
             return super()._checked_index(idx, size, dim, allow_negative)
-        Tensor._check_indices(self, idx, size, dim, allow_negative)  # (a tracer's own override checks nothing)
+        self._check_indices(idx, size, dim, allow_negative)  # a constant index: checked now, tracing or not
         return where(idx < 0, idx + size, idx) if allow_negative else idx
 
     def _check_indices(self, idx, size, dim, allow_negative=True):

@@ -64,8 +64,8 @@ def guard_function(reading):
     arg_count = len({top[1] for top, _, _ in reading.kinds if top is not None and top[0] == "arg"})
     kwarg_names = frozenset(top[1] for top, _, _ in reading.kinds if top is not None and top[0] == "kwarg")
     emit.fail_if(f"len(args) != {arg_count} or kwargs.keys() != {emit.const(kwarg_names)}")
-    shared = {info for (_, kind, info), (_, value) in zip(reading.kinds, reading.entries) if kind == "identity"
-              for info in [value[1]]}
+    # Ids that identity entries refer to: a container read again later must stay that object.
+    shared = {value[1] for (_, kind, _), (_, value) in zip(reading.kinds, reading.entries) if kind == "identity"}
     names: dict[tuple, str] = {}  # (top-level walk, path) -> variable
     tensors = []
     for i, ((path, value), (top, kind, info)) in enumerate(zip(reading.entries, reading.kinds)):

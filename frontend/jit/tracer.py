@@ -140,9 +140,6 @@ class Tracer(Tensor):
         value = dtype.np.type(value).item()
         return self._trace.emit("full", (), {"value": value, "shape": (), "dtype": dtype})
 
-    def _check_indices(self, idx, size, dim, allow_negative=True):
-        """Checked when the graph runs: gather and scatter reject out-of-range indices."""
-
     def _check_probabilities(self):
         """Values are unknown while tracing."""
 
