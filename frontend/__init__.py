@@ -2,6 +2,7 @@
 (tensors, autograd, nn.functional) on NumPy storage."""
 from compiler.dtypes import bool_ as bool  # noqa: A001  (PyTorch's name)
 from compiler.dtypes import float32, float64, int32, int64
+from runtime.threads import get_num_threads, set_num_threads  # compiled code's threads (eager is NumPy's)
 
 from . import autograd, nn
 from . import optim

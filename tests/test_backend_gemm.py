@@ -37,7 +37,7 @@ class Gemm:
         self.dtype = np.dtype(dtype)
         self.code = LoadedCode(emit_object(optimize(parse(str(module)))))
         i64, ptr = ctypes.c_int64, ctypes.c_void_p
-        self.fn = ctypes.CFUNCTYPE(None, i64, i64, i64, ptr, i64, i64, ptr, i64, i64, ptr, ptr)(
+        self.fn = ctypes.CFUNCTYPE(None, i64, i64, i64, ptr, i64, i64, ptr, i64, i64, ptr, i64, ptr)(
             self.code.address("call_gemm"))
         raw = np.zeros(scratch_bytes(dtype) + 64, np.uint8)
         start = -raw.ctypes.data % 64
@@ -48,8 +48,10 @@ class Gemm:
         assert k == k2 and a.dtype == b.dtype == self.dtype
         c = np.full((m, n), 12345, self.dtype) if out is None else out  # garbage: gemm must overwrite
         item = self.dtype.itemsize
+        assert c.shape == (m, n) and (c.strides[1] == item or c.size < 2)  # rows may be apart (a slab of a wider C)
         self.fn(m, n, k, a.ctypes.data, a.strides[0] // item, a.strides[1] // item,
-                b.ctypes.data, b.strides[0] // item, b.strides[1] // item, c.ctypes.data, self.scratch.ctypes.data)
+                b.ctypes.data, b.strides[0] // item, b.strides[1] // item, c.ctypes.data, max(c.strides[0] // item, n),
+                self.scratch.ctypes.data)
         return c
 
 
@@ -68,9 +70,11 @@ def operand(rng, shape, dtype):
 def check(dtype, a, b, gemm=None):
     with np.errstate(over="ignore"):
         expected = np.matmul(a, b)
-    got = (gemm or compiled(dtype))(a, b)
+    _assert_matches(dtype, (gemm or compiled(dtype))(a, b), expected, a.shape[1])
+
+
+def _assert_matches(dtype, got, expected, k):
     if np.dtype(dtype).kind == "f":
-        k = a.shape[1]
         tol = 1e-4 if dtype == "float32" else 1e-12
         np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * np.sqrt(max(k, 1)) * 4)
     else:
@@ -151,6 +155,21 @@ def test_other_hosts_plans(monkeypatch, vectors, dtype):
     for m, n, k in [(13, 17, 400), (40, 1, 33), (1, 40, 33), (7, 9, 5)]:
         for layout in ("a_transposed", "every_other_row", "b_transposed"):
             check(dtype, *LAYOUTS[layout](operand(rng, (m, k), dtype), operand(rng, (k, n), dtype)), gemm)
+
+
+@pytest.mark.parametrize("dtype", GEMM_DTYPES)
+@pytest.mark.parametrize("m, n, k", [(13, 40, 37), (1, 33, 20), (25, 2, 0), (50, 70, 300)])
+def test_a_slab_of_a_wider_c(dtype, m, n, k):
+    """ldc > N: the column slabs threads share out (indexing.emit_matmul)
+    are written in place, and the columns beside them are left alone."""
+    rng = np.random.default_rng(4)
+    a, b = operand(rng, (m, k), dtype), operand(rng, (k, n), dtype)
+    wide = np.full((m, n + 9), 7, dtype)
+    compiled(dtype)(a, b, wide[:, 5:5 + n])
+    with np.errstate(over="ignore"):
+        expected = np.matmul(a, b)
+    _assert_matches(dtype, wide[:, 5:5 + n], expected, k)
+    assert (wide[:, :5] == 7).all() and (wide[:, 5 + n:] == 7).all()
 
 
 def test_one_definition_per_dtype_in_a_module():

@@ -98,6 +98,11 @@ def _make_plan(dtype_name: str, vector_bytes: int, registers: int) -> _Plan:
     return _Plan(etype, size, lanes, mr, nr, kc, nc)
 
 
+def tile_columns(dtype_name: str) -> int:
+    """NR: the micro-tile's width, the unit in which to split N without edge tiles."""
+    return _plan(dtype_name).nr
+
+
 def scratch_bytes(dtype_name: str) -> int:
     """Bytes of scratch memory one gemm call needs for packing (a constant per dtype; the caller reserves it, 64-byte aligned)."""
     plan = _plan(dtype_name)
@@ -364,7 +369,7 @@ def _matvec(e: _Emit, rows, depth, x, xr, xk, v, vk, out) -> None:
              lambda: e.branch(e.eq(xr, 1), by_columns, scalar_rows))
 
 
-def _blocked(e: _Emit, m, n, k, a, ars, acs, bm, brs, bcs, c, scratch) -> None:
+def _blocked(e: _Emit, m, n, k, a, ars, acs, bm, brs, bcs, c, ldc, scratch) -> None:
     """The GotoBLAS loop nest of the module docstring."""
     plan = e.plan
     b_block, a_panel, tile = (e.at(scratch, offset) for offset in plan.offsets)
@@ -388,7 +393,7 @@ def _blocked(e: _Emit, m, n, k, a, ars, acs, bm, brs, bcs, c, scratch) -> None:
                 a_ptr = e.b.select(direct, a_src, a_panel)
                 a_rows, a_step = (e.b.select(direct, e.index(x), e.index(y)) for x, y in ((ars, 1), (1, plan.mr)))
                 e.loop(0, nc, plan.nr, lambda j: _kernel(
-                    e, kc, a_ptr, a_rows, a_step, e.at(b_block, (j, kc)), e.at(c, (i, n), jc, j), n, m_valid,
+                    e, kc, a_ptr, a_rows, a_step, e.at(b_block, (j, kc)), e.at(c, (i, ldc), jc, j), ldc, m_valid,
                     e.min(plan.nr, e.b.sub(nc, j)), e.eq(pc, 0), tile))
             e.loop(0, m, plan.mr, row_panel)
         e.loop(0, k, plan.kc, depth_block)
@@ -401,29 +406,33 @@ def define_gemm(module: ir.Module, dtype_name: str) -> ir.Function:
         void gemm(i64 M, i64 N, i64 K,
                   ptr A, i64 a_row_stride, i64 a_col_stride,
                   ptr B, i64 b_row_stride, i64 b_col_stride,
-                  ptr C, ptr scratch)
+                  ptr C, i64 ldc, ptr scratch)
     computing C = A @ B, where A is M x K and B is K x N given by element strides (any strides, including 0 for
-    broadcast and transposed layouts), and C is a contiguous row-major M x N buffer that is overwritten
-    (not accumulated). Any of M, N, K may be 0 (K == 0 -> C all zeros) or 1 (matrix-vector forms)."""
+    broadcast and transposed layouts), and C is a row-major M x N buffer with rows `ldc` elements apart that is
+    overwritten (not accumulated). Any of M, N, K may be 0 (K == 0 -> C all zeros) or 1 (matrix-vector forms;
+    N == 1 needs ldc == 1, a column of a wider C being a strided vector). ldc > N lets callers split the
+    columns of one product across threads (indexing.emit_matmul)."""
     plan = _plan(dtype_name)
     name = f"jitgrad_gemm_{_ELEMENT[dtype_name][2]}"
     if name in module.globals:
         return module.globals[name]
     ptr = ir.PointerType()
-    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [_I64] * 3 + [ptr, _I64, _I64] * 2 + [ptr, ptr]), name)
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [_I64] * 3 + [ptr, _I64, _I64] * 2 + [ptr, _I64, ptr]),
+                     name)
     fn.linkage = "internal"
     fn.attributes.add("nounwind")
-    names = "M N K A a_row_stride a_col_stride B b_row_stride b_col_stride C scratch".split()
+    names = "M N K A a_row_stride a_col_stride B b_row_stride b_col_stride C ldc scratch".split()
     for arg, arg_name in zip(fn.args, names):
         arg.name = arg_name
         if isinstance(arg.type, ir.PointerType):
             arg.add_attribute("noalias")
-    m, n, k, a, ars, acs, bm, brs, bcs, c, scratch = fn.args
+    m, n, k, a, ars, acs, bm, brs, bcs, c, ldc, scratch = fn.args
     e = _Emit(ir.IRBuilder(fn.append_basic_block("entry")), plan)
     # C^T = B^T A^T: a 1 x M row of C is the same memory as an M x 1 column
     matvecs = (lambda: _matvec(e, m, k, a, ars, acs, bm, brs, c),
                lambda: _matvec(e, n, k, bm, bcs, brs, a, acs, c))
-    e.branch(e.eq(k, 0), lambda: e.loop(0, e.b.mul(m, n), 1, lambda i: e.store(e.zero(), e.at(c, i))),
+    zeros = lambda: e.loop(0, m, 1, lambda i: e.loop(0, n, 1, lambda j: e.store(e.zero(), e.at(c, (i, ldc), j))))  # noqa: E731
+    e.branch(e.eq(k, 0), zeros,
              lambda: e.branch(e.eq(n, 1), matvecs[0], lambda: e.branch(
                  e.eq(m, 1), matvecs[1], lambda: _blocked(e, *fn.args))))
     e.b.ret_void()

@@ -1,18 +1,22 @@
 """Steps that are not loop nests over a kernel body: gather, scatter-add,
-iota and matmul (a batch loop around the GEMM kernel of gemm.py).
+iota and matmul (a loop over slabs of the output around the GEMM of gemm.py).
 
-Each is an LLVM function `i32 name(ptr out, ptr inputs..., ptr error)`.
+Gather, scatter-add and iota are LLVM functions `i32 name(ptr out, ptr inputs..., ptr error)`.
 Gather and scatter-add check every index before using it; a bad one stops
 the step, writes (error code, index) to `error` and returns the code, so
 the runtime raises IndexError and nothing reads or writes out of bounds."""
 from __future__ import annotations
 
+import math
+
 import llvmlite.ir as ir
 
 from .. import dtypes
-from . import library, types
+from . import gemm, library, types
 from .layout import Layout
-from .loops import I64, const, linear_offset, loop_nest
+from .loops import I64, const, for_range, linear_offset, loop_nest
+
+_MIN_SLAB = 128  # columns: narrower slabs reuse each A panel for too few tiles
 
 I32 = ir.IntType(32)
 
@@ -106,38 +110,54 @@ def emit_iota(module, name, node) -> ir.Function:
     return fn
 
 
+def matmul_items(node) -> tuple[int, int, int]:
+    """How a matmul's work splits into items threads can share: (items,
+    slabs, width). Each batch entry's columns are cut into `slabs` slabs of
+    `width` (a multiple of the GEMM's tile width; the last slab takes the
+    rest), so threads never share a packed block of B; items are batch
+    entries times slabs. Small products stay one slab per entry."""
+    *batch, m, n = node.out.shape
+    entries = math.prod(batch)
+    width = max(gemm.tile_columns(node.out.dtype.name), _MIN_SLAB)
+    slabs = 1 if m < 2 or n < 2 * width else n // width
+    return entries * slabs, slabs, (n // slabs if slabs == 1 else width)
+
+
 def emit_matmul(module, name, node, x: Layout, y: Layout) -> ir.Function:
-    """Each batch entry of [..., M, K] @ [..., K, N] through the GEMM kernel;
-    broadcast batch dims read with stride 0. The last two pointers are the
-    GEMM's packing scratch and the library GEMM to call (library.py)."""
-    fn = _function(module, name, 5)
-    out, xp, yp, scratch, kernel = fn.args
+    """`void name(ptr out, ptr x, ptr y, ptr scratch, ptr gemm, i64 start, i64 stop)`:
+    matmul items [start, stop) (see matmul_items) through the library GEMM
+    (library.py) that `gemm` points at, packing in `scratch`; broadcast batch
+    dims read with stride 0."""
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [types.PTR] * 5 + [I64, I64]), name)
+    fn.linkage = "internal"
+    out, xp, yp, scratch, kernel, start, stop = fn.args
+    for arg in (out, xp, yp, scratch):
+        arg.add_attribute("noalias")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     dtype = node.out.dtype
     *batch, m, n = node.out.shape
     k = x.shape[-1]
     xs = x.expanded(tuple(batch) + x.shape[-2:]).strides
     ys = y.expanded(tuple(batch) + y.shape[-2:]).strides
-    with loop_nest(b, batch, "b") as index:
+    _, slabs, width = matmul_items(node)
+    with for_range(b, stop, "item", start) as item:
+        entry, slab = b.udiv(item, const(slabs)), b.urem(item, const(slabs))
+        index = []
+        for size in reversed(batch):  # the entry's batch coordinates, row major
+            index.insert(0, b.urem(entry, const(size)))
+            entry = b.udiv(entry, const(size))
+        column = b.mul(slab, const(width))
+        columns = b.select(b.icmp_unsigned("==", slab, const(slabs - 1)), b.sub(const(n), column), const(width))
         a = _address(b, xp, xs[:-2], index, dtype)
-        bb = _address(b, yp, ys[:-2], index, dtype)
-        c = _address(b, out, [m * n * s for s in _contiguous(batch)], index, dtype)
-        b.call(_FunctionPointer(kernel, library.GEMM_TYPE), [const(m), const(n), const(k), a, const(xs[-2]), const(xs[-1]),
-                        bb, const(ys[-2]), const(ys[-1]), c, scratch])
-    b.ret(ir.Constant(I32, 0))
+        bb = types.element_pointer(b, _address(b, yp, ys[:-2], index, dtype), dtype,
+                                   b.mul(column, const(ys[-1])))
+        c = types.element_pointer(b, _address(b, out, [m * n * s for s in _contiguous(batch)], index, dtype),
+                                  dtype, column)
+        b.call(types.FunctionPointer(kernel, library.GEMM_TYPE),
+               [const(m), columns, const(k), a, const(xs[-2]), const(xs[-1]), bb, const(ys[-2]), const(ys[-1]),
+                c, const(n), scratch])
+    b.ret_void()
     return fn
-
-
-class _FunctionPointer:
-    """A function pointer as llvmlite's `call` wants its callee: a value
-    that knows its function type (opaque pointers do not)."""
-
-    def __init__(self, pointer, function_type):
-        self.pointer, self.function_type = pointer, function_type
-        self.type = pointer.type
-
-    def get_reference(self):
-        return self.pointer.get_reference()
 
 
 def _contiguous(shape):

@@ -10,6 +10,11 @@ dims, the loop whose index it takes (or none: a size-1 dim). Broadcasting,
 at `sum(stride * index)` of its layout, so broadcasting and strided views
 cost no code. Adjacent loops are merged when every access stays affine, so
 a [256, 3] kernel over contiguous data is one loop of 768.
+
+The outermost loop runs over [start, stop), the function's last two
+arguments, so the entry can hand slices of it to other threads (see
+program.py); a reduction's loops are all inside it, so every output element
+is computed whole by one thread, in the same order as on one.
 """
 from __future__ import annotations
 
@@ -21,6 +26,15 @@ from .. import dtypes
 from ..ops.registry import Group
 from . import scalar_ops, types
 from .loops import I64, const, linear_offset, loop_nest
+
+@dataclass
+class Kernel:
+    """An emitted kernel: `void fn(ptr out, ptr in..., i64 start, i64 stop)`."""
+
+    fn: ir.Function
+    extent: int  # of the outermost loop, which start and stop bound (1 if none)
+    work: int    # loop iterations times body ops: what splitting it across threads is worth
+
 
 @dataclass
 class Loops:
@@ -43,7 +57,7 @@ def _unit_reshape(proj, shape, out_shape):
 
 
 class KernelEmitter:
-    """Emits `body` as an LLVM function `void name(ptr out, ptr in0, ...)`
+    """Emits `body` as an LLVM function `void name(ptr out, ptr in0, ..., i64 start, i64 stop)`
     reading input i through `in_strides[i]` and writing through `out_strides`."""
 
     def __init__(self, module: ir.Module, name: str, body, in_strides, out_strides):
@@ -57,12 +71,15 @@ class KernelEmitter:
         self.out_proj = self._leading_projection(out_shape)
         if self.reduction is not None:
             self._add_reduction_loops()
-        fn_type = ir.FunctionType(ir.VoidType(), [types.PTR] * (1 + len(body.inputs)))
+        fn_type = ir.FunctionType(ir.VoidType(), [types.PTR] * (1 + len(body.inputs)) + [I64, I64])
         self.fn = ir.Function(module, fn_type, name)
         self.fn.linkage = "internal"
-        for arg in self.fn.args:
+        for arg in self.fn.args[:-2]:
             arg.add_attribute("noalias")
         self.accesses = self._collect_accesses()
+        merged = self._merged_loops()
+        self.outer = [g for g in merged if not self.loops.inner[g[0]]]
+        self.inner = [g for g in merged if self.loops.inner[g[0]]]
 
     @staticmethod
     def _offset(b, strides, index):
@@ -136,23 +153,24 @@ class KernelEmitter:
         return [(v, _broadcast(proj, v.shape, node.out.shape)) for v in node.inputs]
 
     # ---- emission ---------------------------------------------------------------
-    def emit(self) -> ir.Function:
+    def emit(self) -> Kernel:
         b = ir.IRBuilder(self.fn.append_basic_block("entry"))
-        out, *inputs = self.fn.args
+        out, *inputs, start, stop = self.fn.args
         self.inputs = inputs
-        merged = self._merged_loops()
-        outer = [g for g in merged if not self.loops.inner[g[0]]]
-        inner = [g for g in merged if self.loops.inner[g[0]]]
-        with loop_nest(b, [self._extent(g) for g in outer], "o") as outer_index:
-            index = self._spread(outer, outer_index)
+        counts = [self._extent(g) for g in self.outer]
+        with loop_nest(b, [stop] + counts[1:] if counts else [], "o", start) as outer_index:
+            index = self._spread(self.outer, outer_index)
             if self.reduction is not None:
-                self.reduced = self._reduce(b, inner, index)
+                self.reduced = self._reduce(b, self.inner, index)
             value = self._evaluate(b, self.body.outputs[0], self.out_proj, index, {})
             out_strides = self._loop_strides(self.out_proj, self.out_strides)
             dtype = self.body.outputs[0].dtype
             types.store(b, value, types.element_pointer(b, out, dtype, self._offset(b, out_strides, index)), dtype)
         b.ret_void()
-        return self.fn
+        iterations = 1
+        for n in self.loops.sizes:
+            iterations *= n
+        return Kernel(self.fn, counts[0] if counts else 1, iterations * max(1, len(self.body.nodes)))
 
     def _extent(self, group):
         n = 1
@@ -294,5 +312,5 @@ def _arg_better(b, op, value, best):
     return compare(">" if op == "argmax" else "<", value, best)
 
 
-def emit_kernel(module: ir.Module, name: str, body, in_strides, out_strides) -> ir.Function:
+def emit_kernel(module: ir.Module, name: str, body, in_strides, out_strides) -> Kernel:
     return KernelEmitter(module, name, body, in_strides, out_strides).emit()

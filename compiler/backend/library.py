@@ -1,4 +1,4 @@
-"""Kernels every graph may call, compiled once: the GEMMs.
+"""Code every graph may call, compiled once: the GEMMs and the thread pool.
 
 A GEMM is a large function (packing, register-blocked micro-kernel, edge
 tiles) whose code does not depend on the graph: compiling it into every
@@ -7,25 +7,36 @@ dtype's GEMM is compiled once per process (and kept in the disk cache
 across processes) into its own loaded object; a graph that multiplies
 matrices lists the GEMMs it calls in its manifest's `imports`, and the
 runtime puts their addresses into the argument array the entry reads, so
-the graph's code calls them through a pointer."""
+the graph's code calls them through a pointer.
+
+The thread pool (parallel.py) is a library for a second reason: its state
+must be one per process, so every graph has to call the same copy. Loading
+it starts its workers (runtime/threads.py)."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
+from dataclasses import dataclass
+from typing import Callable
 
 import llvmlite.ir as ir
 
 from runtime.cache import DiskCache
 from runtime.host import identity
+from runtime import threads
 from runtime.loader import LoadedCode
 
-from . import gemm, target
+from . import gemm, parallel, target
 
 _LOCK = threading.Lock()
 _LOADED: dict[str, LoadedCode] = {}
-GEMM_TYPE = ir.FunctionType(ir.VoidType(), [ir.IntType(64)] * 3 + [ir.PointerType()] + [ir.IntType(64)] * 2
-                            + [ir.PointerType()] + [ir.IntType(64)] * 2 + [ir.PointerType()] * 2)
+_I64, _PTR = ir.IntType(64), ir.PointerType()
+GEMM_TYPE = ir.FunctionType(ir.VoidType(), [_I64] * 3 + [_PTR, _I64, _I64] * 2 + [_PTR, _I64, _PTR])
+
+
+PARALLEL_FOR = "parallel_for"  # the pool's entry, as manifests' `imports` name it
 
 
 def gemm_import(dtype_name: str) -> str:
@@ -33,7 +44,28 @@ def gemm_import(dtype_name: str) -> str:
     return f"gemm_{dtype_name}"
 
 
-def _module(dtype_name: str) -> ir.Module:
+@dataclass(frozen=True)
+class _Library:
+    build: Callable[[], ir.Module]
+    symbol: str  # the function graphs call
+    on_load: Callable[[LoadedCode], None] = lambda code: None
+
+
+def _start_pool(code: LoadedCode):
+    threads.attach_pool({"worker": code.address(parallel.WORKER), "set_limit": code.address(parallel.SET_LIMIT),
+                         "init": code.address(parallel.INIT)}, code)
+
+
+def _library(name: str) -> _Library:
+    if name == PARALLEL_FOR:
+        return _Library(parallel.module, parallel.PARALLEL_FOR, _start_pool)
+    dtype_name = name.removeprefix("gemm_")
+    if name.startswith("gemm_") and dtype_name in gemm.GEMM_DTYPES:
+        return _Library(functools.partial(_gemm_module, dtype_name), name)
+    raise LookupError(f"no library function {name!r}")
+
+
+def _gemm_module(dtype_name: str) -> ir.Module:
     """One exported wrapper around the internal GEMM (LLVM inlines it)."""
     module = ir.Module(f"jitgrad_{gemm_import(dtype_name)}")
     kernel = gemm.define_gemm(module, dtype_name)
@@ -55,19 +87,18 @@ def resolve(names, backend_version: str, cache: DiskCache) -> list[tuple[int, Lo
     found = []
     with _LOCK:
         for name in names:
+            library = _library(name)
             if name not in _LOADED:
-                dtype_name = name.removeprefix("gemm_")
-                if dtype_name not in gemm.GEMM_DTYPES:
-                    raise LookupError(f"no library function {name!r}")
                 key = _key(name, backend_version)
                 code = cache.load(key) if cache.enabled else None
                 if code is not None:
                     target.STATS["cache_hits"] += 1
                 else:
-                    module = target.optimize(target.parse(str(_module(dtype_name)), name))
+                    module = target.optimize(target.parse(str(library.build()), name))
                     code = target.emit_object(module)
                     if cache.enabled:
                         cache.store(key, code)
                 _LOADED[name] = LoadedCode(code)
-            found.append((_LOADED[name].address(name), _LOADED[name]))
+                library.on_load(_LOADED[name])
+            found.append((_LOADED[name].address(library.symbol), _LOADED[name]))
     return found

@@ -16,9 +16,10 @@ def const(n: int) -> ir.Constant:
 
 
 @contextlib.contextmanager
-def for_range(builder: ir.IRBuilder, count, name: str = "i"):
-    """`for i in range(count)` (count an int or an i64 value); yields i."""
+def for_range(builder: ir.IRBuilder, count, name: str = "i", start=0):
+    """`for i in range(start, count)` (each an int or an i64 value); yields i."""
     count = const(count) if isinstance(count, int) else count
+    start = const(start) if isinstance(start, int) else start
     before = builder.block
     header = builder.append_basic_block(f"{name}.head")
     body = builder.append_basic_block(f"{name}.body")
@@ -26,7 +27,7 @@ def for_range(builder: ir.IRBuilder, count, name: str = "i"):
     builder.branch(header)
     builder.position_at_end(header)
     index = builder.phi(I64, name)
-    index.add_incoming(const(0), before)
+    index.add_incoming(start, before)
     builder.cbranch(builder.icmp_signed("<", index, count), body, done)
     builder.position_at_end(body)
     yield index
@@ -37,10 +38,11 @@ def for_range(builder: ir.IRBuilder, count, name: str = "i"):
 
 
 @contextlib.contextmanager
-def loop_nest(builder: ir.IRBuilder, counts, name: str = "i"):
-    """Nested loops over `counts`, outermost first; yields the indices."""
+def loop_nest(builder: ir.IRBuilder, counts, name: str = "i", start=0):
+    """Nested loops over `counts`, outermost first (it from `start`); yields the indices."""
     with contextlib.ExitStack() as stack:
-        yield [stack.enter_context(for_range(builder, n, f"{name}{d}")) for d, n in enumerate(counts)]
+        yield [stack.enter_context(for_range(builder, n, f"{name}{d}", start if d == 0 else 0))
+               for d, n in enumerate(counts)]
 
 
 def linear_offset(builder: ir.IRBuilder, terms):

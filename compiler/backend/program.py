@@ -5,7 +5,11 @@ in the caller's arrays, intermediates at the memory plan's offsets in one
 arena, views as layouts over their base's buffer), emits one function per
 step (a kernel's loop nest, a matmul, a gather, a copy where a view cannot
 be read in place) and an entry `i32 jitgrad_entry(ptr args)` that runs
-the steps in order. `args` is the runtime's argument array:
+the steps in order. A kernel or matmul step worth more than waking other
+cores costs (see `_tasks`) is split into tasks over slices of its outermost
+loop, which the entry hands to the thread pool (library.PARALLEL_FOR) with
+the step's pointers in a stack array; a task's result does not depend on
+how many threads run it. `args` is the runtime's argument array:
 
     [input 0, ..., output buffer 0, ..., arena, error record]
 
@@ -14,6 +18,7 @@ the object code without knowing anything about the compiler.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import llvmlite.ir as ir
@@ -23,14 +28,28 @@ from ..ir.kernel import KERNEL_OP
 from ..ops.movement import padded_region
 from ..ops.registry import ELEMENTWISE, Aval, Group
 from ..passes.memory import align_up, plan_memory
-from . import gemm, indexing, library, types
+from . import gemm, indexing, library, parallel, types
 from .kernels import emit_kernel
 from .layout import Layout, view_of
-from .loops import const
+from .loops import I64, const
 
 ENTRY = "jitgrad_entry"
 ALIGNMENT = 64
 I32 = ir.IntType(32)
+# Splitting: a task should be worth well over a worker's wakeup (~10 us), and
+# there should be enough tasks for the atomic counter to balance uneven cores.
+KERNEL_GRAIN = 1 << 15      # kernel loop iterations x body ops per task
+PARALLEL_MIN_WORK = 1 << 17  # below this a kernel runs on the caller alone
+MAX_KERNEL_TASKS = 64
+GEMM_GRAIN = 4 << 20         # multiply-adds x 2 per task
+MAX_GEMM_TASKS = 16          # each takes its own GEMM scratch in the arena
+
+
+def _tasks(work: int, items: int, grain: int, most: int, least_work: int) -> int:
+    """How many tasks to split `items` into: 1 when the work is too small."""
+    if work < least_work or items < 2:
+        return 1
+    return max(1, min(most, items, work // grain))
 
 
 @dataclass
@@ -50,6 +69,17 @@ class Manifest:
 
 
 @dataclass
+class _Step:
+    """One call the entry makes: `fn(pointers..., [start, stop])`."""
+
+    fn: ir.Function
+    operands: list  # what each pointer argument is (see `pointer` in _emit_entry)
+    extent: int | None = None  # items [0, extent) for steps that take a range
+    tasks: int = 1  # > 1: the range is cut into this many tasks for the pool
+    scratch_per_task: int = 0  # bytes of ("scratch",) each task gets to itself
+
+
+@dataclass
 class Lowered:
     module: ir.Module
     manifest: Manifest
@@ -65,7 +95,7 @@ class _ProgramBuilder:
         self.module = ir.Module(name=graph.name)
         self.layouts: dict = {}
         self.views: dict = {}  # view value -> the value owning its buffer
-        self.steps: list = []  # (function, buffer layouts passed as pointers)
+        self.steps: list[_Step] = []
         self.errors: list[str] = []
         self.imports: list[str] = []
 
@@ -79,11 +109,10 @@ class _ProgramBuilder:
         plan = plan_memory(graph, ALIGNMENT, views=self.views)
         self.slots = plan.slots
         self.scratch = align_up(plan.peak_bytes, ALIGNMENT)
-        scratch_bytes = max((gemm.scratch_bytes(n.out.dtype.name) for n in graph.nodes if n.op == "matmul"),
-                            default=0)
         for step, node in enumerate(graph.nodes):
             if node.out not in self.views:
                 self._emit_node(step, node)
+        scratch_bytes = max((s.tasks * s.scratch_per_task for s in self.steps), default=0)
         self._emit_entry(len(graph.inputs), len(outputs))
         manifest = Manifest(
             ENTRY,
@@ -140,24 +169,29 @@ class _ProgramBuilder:
                 start = stop
         elif node.op == "matmul":
             fn = indexing.emit_matmul(self.module, name, node, *ins)
-            self.steps.append((fn, [(out, dtype), (ins[0], dtype), (ins[1], dtype), ("scratch",),
-                                    ("import", self._import(library.gemm_import(dtype.name)))]))
+            items = indexing.matmul_items(node)[0]
+            flops = 2 * math.prod(node.out.shape) * node.inputs[0].shape[-1]
+            self.steps.append(_Step(fn, [(out, dtype), (ins[0], dtype), (ins[1], dtype), ("scratch",),
+                                         ("import", self._import(library.gemm_import(dtype.name)))],
+                                    items, _tasks(flops, items, GEMM_GRAIN, MAX_GEMM_TASKS, 2 * GEMM_GRAIN),
+                                    gemm.scratch_bytes(dtype.name)))
         elif node.op == "gather":
             fn = indexing.emit_gather(self.module, name, node, ins[0], ins[1], self._error(node, 0))
-            self.steps.append((fn, [(out, dtype), (ins[0], dtype), (ins[1], node.inputs[1].dtype), ("error",)]))
+            self.steps.append(_Step(fn, [(out, dtype), (ins[0], dtype), (ins[1], node.inputs[1].dtype), ("error",)]))
         elif node.op == "scatter_add":
             self._copy(name + "_base", ins[0], out, dtype)
             fn = indexing.emit_scatter_add(self.module, name, node, ins[1], ins[2], self._error(node, 0))
-            self.steps.append((fn, [(out, dtype), (ins[1], node.inputs[1].dtype), (ins[2], dtype), ("error",)]))
+            self.steps.append(_Step(fn, [(out, dtype), (ins[1], node.inputs[1].dtype), (ins[2], dtype), ("error",)]))
         elif node.op == "iota":
-            self.steps.append((indexing.emit_iota(self.module, name, node), [(out, dtype)]))
+            self.steps.append(_Step(indexing.emit_iota(self.module, name, node), [(out, dtype)]))
         else:
             raise NotImplementedError(f"LLVM backend: no code generation for {node.op}")
 
     def _kernel(self, name, body, ins, out):
-        fn = emit_kernel(self.module, name, body, [layout.strides for layout in ins], out.strides)
+        kernel = emit_kernel(self.module, name, body, [layout.strides for layout in ins], out.strides)
         operands = [(out, body.outputs[0].dtype)] + [(layout, v.dtype) for layout, v in zip(ins, body.inputs)]
-        self.steps.append((fn, operands))
+        tasks = _tasks(kernel.work, kernel.extent, KERNEL_GRAIN, MAX_KERNEL_TASKS, PARALLEL_MIN_WORK)
+        self.steps.append(_Step(kernel.fn, operands, kernel.extent, tasks))
 
     def _copy(self, name, source: Layout, target: Layout, dtype):
         body = Graph(name)
@@ -218,13 +252,43 @@ class _ProgramBuilder:
                 base = bases[layout.buffer]
             return types.element_pointer(b, base, dtype, const(layout.offset)) if layout.offset else base
 
-        for step_fn, operands in self.steps:
-            result = b.call(step_fn, [pointer(o) for o in operands])
-            if step_fn.function_type.return_type == I32:
+        for step in self.steps:
+            pointers = [pointer(o) for o in step.operands]
+            if step.tasks > 1:
+                self._call_in_tasks(b, step, pointers, arg(n_inputs + n_buffers + 2 + self._import(library.PARALLEL_FOR)))
+                continue
+            result = b.call(step.fn, pointers + ([const(0), const(step.extent)] if step.extent is not None else []))
+            if step.fn.function_type.return_type == I32:
                 failed = b.icmp_signed("!=", result, ir.Constant(I32, 0))
                 with b.if_then(failed, likely=False):
                     b.ret(result)
         b.ret(ir.Constant(I32, 0))
+
+    def _call_in_tasks(self, b: ir.IRBuilder, step: _Step, pointers, parallel_for):
+        """parallel_for(task, ctx, tasks), ctx holding the step's pointers."""
+        with b.goto_entry_block():
+            ctx = b.alloca(types.PTR, len(pointers), name=f"{step.fn.name}_ctx")
+        for k, p in enumerate(pointers):
+            b.store(p, b.gep(ctx, [const(k)], inbounds=True, source_etype=types.PTR))
+        task = self._task(step, len(pointers))
+        b.call(types.FunctionPointer(parallel_for, parallel.PARALLEL_FOR_TYPE), [task, ctx, const(step.tasks)])
+
+    def _task(self, step: _Step, n_pointers: int) -> ir.Function:
+        """`void task(ptr ctx, i64 t)`: the step over the t-th of `tasks` near-equal slices of its range."""
+        fn = ir.Function(self.module, parallel.TASK_TYPE, f"{step.fn.name}_task")
+        fn.linkage = "internal"
+        ctx, t = fn.args
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        pointers = [b.load(b.gep(ctx, [const(k)], inbounds=True, source_etype=types.PTR), typ=types.PTR)
+                    for k in range(n_pointers)]
+        if step.scratch_per_task:
+            k = step.operands.index(("scratch",))
+            pointers[k] = b.gep(pointers[k], [b.mul(t, const(step.scratch_per_task))], source_etype=types.I8)
+        # slice t is [t * extent // tasks, (t + 1) * extent // tasks): sizes differ by at most one
+        start, stop = (b.udiv(b.mul(x, const(step.extent)), const(step.tasks)) for x in (t, b.add(t, const(1))))
+        b.call(step.fn, pointers + [start, stop])
+        b.ret_void()
+        return fn
 
 
 def _single_node_body(node) -> Graph:

@@ -16,6 +16,18 @@ _STORAGE = {"bool": I8, "int32": I32, "int64": I64, "float32": F32, "float64": F
 _REGISTER = {"bool": I1, "int32": I32, "int64": I64, "float32": F32, "float64": F64}
 
 
+class FunctionPointer:
+    """A function pointer as llvmlite's `call` wants its callee: a value
+    that knows its function type (opaque pointers do not)."""
+
+    def __init__(self, pointer, function_type):
+        self.pointer, self.function_type = pointer, function_type
+        self.type = pointer.type
+
+    def get_reference(self):
+        return self.pointer.get_reference()
+
+
 def storage(dtype: dtypes.DType) -> ir.Type:
     return _STORAGE[dtype.name]
 
