@@ -39,10 +39,10 @@ def _randn(*shape, dtype=torch.float32):
 
 CASES = {
     "broadcast elementwise": (lambda x, y: (x * y + 1).tanh() - y, lambda: (_randn(600, 700), _randn(700))),
-    "strided input": (lambda x: (x * 3).exp(), lambda: (_randn(800, 1000)[:, ::2],)),
-    "row softmax f64": (lambda x: torch.softmax(x, -1), lambda: (_randn(2048, 300, dtype=torch.float64),)),
+    "strided input": (lambda x: (x * 3).exp(), lambda: (_randn(1000, 2000)[:, ::2],)),
+    "row softmax f64": (lambda x: torch.softmax(x, -1), lambda: (_randn(4096, 512, dtype=torch.float64),)),
     "column sums f64": (lambda x: (x * x).sum(0), lambda: (_randn(200000, 3, dtype=torch.float64),)),
-    "row argmax int64": (lambda x: (x * 2).argmax(1), lambda: (torch.randint(-50, 50, (4096, 64)),)),
+    "row argmax int64": (lambda x: (x * 2).argmax(1), lambda: (torch.randint(-50, 50, (8192, 128)),)),
     "matmul, last slab wider": (lambda a, b: a @ b, lambda: (_randn(300, 200), _randn(200, 515))),
     "matmul, transposed operands f64": (lambda a, b: a.T @ b.T, lambda: (_randn(200, 300, dtype=torch.float64),
                                                                          _randn(260, 200, dtype=torch.float64))),
@@ -89,7 +89,7 @@ def test_task_counts_follow_the_work():
 def test_python_threads_calling_split_code_at_once(thread_count):
     thread_count(2)
     fns = [torch.compile(lambda x: (x * 1.5).tanh() + x), torch.compile(lambda a, b: a @ b)]
-    inputs = [(_randn(400, 1000),), (_randn(256, 200), _randn(200, 512))]
+    inputs = [(_randn(1000, 1000),), (_randn(256, 200), _randn(200, 512))]
     expected = [f(*args).numpy() for f, args in zip(fns, inputs)]
     failures = []
 
@@ -141,7 +141,7 @@ def test_a_forked_child_runs_split_code(tmp_path):
         import frontend as torch
         torch.set_num_threads(2)
         f = torch.compile(lambda x: (x * 1.5).tanh() + x)
-        x = torch.randn(400, 1000)
+        x = torch.randn(1000, 1000)
         expected = f(x).numpy()
         def hammer():  # keep the pool busy while forking
             for _ in range(50):

@@ -13,7 +13,11 @@ The workers are threads the runtime starts (runtime/threads.py): each calls
 `jitgrad_worker(id)`, which never returns. It sleeps on a condition variable
 until a job is posted, joins it if its id is below the pool's limit (the
 thread count the user asked for, minus the caller) and tasks are left,
-takes tasks until none are, and leaves. The caller, after taking tasks
+takes tasks until none are, and leaves. Between jobs a worker polls for
+`SPINS` rounds (tens of microseconds) before it sleeps, as OpenMP runtimes
+do: the next step of the same graph usually posts a job within that time,
+and a futex wakeup would cost more than the job's share. The caller, after
+taking tasks
 itself, waits until every worker that joined has left, so no worker can
 still be reading the caller's `ctx` (a stack array) when it returns, and a
 worker late to one job can never take a task of the next one.
@@ -27,6 +31,8 @@ from __future__ import annotations
 
 import llvmlite.ir as ir
 
+from runtime.host import identity
+
 from . import types
 from .loops import I64, const
 
@@ -38,6 +44,7 @@ TASK_TYPE = ir.FunctionType(ir.VoidType(), [types.PTR, I64])
 PARALLEL_FOR_TYPE = ir.FunctionType(ir.VoidType(), [types.PTR, types.PTR, I64])
 
 I32 = ir.IntType(32)
+SPINS = 4096  # polls (with a pause each: ~10 ns to ~40 ns on x86) before sleeping or waiting on a condvar
 _SYNC_BYTES = 128  # room for any libc's pthread_mutex_t / pthread_cond_t (glibc: 40 / 48)
 _SYNC = ir.ArrayType(ir.IntType(8), _SYNC_BYTES)
 _LINE = ir.ArrayType(ir.IntType(8), 64)
@@ -110,29 +117,44 @@ class _Pool:
     def _worker(self):
         fn = ir.Function(self.m, ir.FunctionType(ir.VoidType(), [I64]), WORKER)
         (worker_id,) = fn.args
-        entry, check, sleep, join = (fn.append_basic_block(n) for n in ("entry", "check", "sleep", "join"))
+        blocks = ("entry", "check", "idle", "poll", "spin", "wait", "join")
+        entry, check, idle, poll, spin, wait, join = (fn.append_basic_block(n) for n in blocks)
+        yes, no = ir.Constant(types.I1, 1), ir.Constant(types.I1, 0)
         b = ir.IRBuilder(entry)
         mutex = self.field(b, "mutex")
         b.call(self.lock, [mutex])
         b.branch(check)
-        # check: holding the mutex, with `seen` the last generation looked at
+        # check, holding the mutex: `seen` is the last generation looked at,
+        # `spun` whether polling for a newer one has already timed out
         b.position_at_end(check)
-        seen = b.phi(I64, "seen")
+        seen, spun = b.phi(I64, "seen"), b.phi(types.I1, "spun")
         seen.add_incoming(const(0), entry)
+        spun.add_incoming(yes, entry)
         generation = self.get(b, "generation")
         new = b.icmp_unsigned("!=", generation, seen)
         wanted = b.and_(b.icmp_signed("<", worker_id, self.get(b, "limit")),
                         b.icmp_signed("<", self.get(b, "next"), self.get(b, "n")))
-        b.cbranch(b.and_(new, wanted), join, sleep)
-        seen.add_incoming(generation, sleep)  # a job not joined is still seen
-        b.position_at_end(sleep)
-        # only sleep when nothing new was posted (a spurious wakeup just checks again)
-        waited = fn.append_basic_block("wait")
-        b.cbranch(new, check, waited)
-        b.position_at_end(waited)
-        b.call(self.wait, [self.field(b, "wake"), mutex])
+        b.cbranch(b.and_(new, wanted), join, idle)
+
+        b.position_at_end(idle)  # a job not joined is still seen
+        b.cbranch(new, check, poll)
+        seen.add_incoming(generation, idle)
+        spun.add_incoming(no, idle)
+        b.position_at_end(poll)  # nothing new: poll a while, then wait
+        b.cbranch(spun, wait, spin)
+        b.position_at_end(spin)
+        b.call(self.unlock, [mutex])
+        self._spin(fn, b, lambda: b.icmp_unsigned("!=", self.get(b, "generation"), seen))
+        b.call(self.lock, [mutex])
+        seen.add_incoming(seen, b.block)
+        spun.add_incoming(yes, b.block)
         b.branch(check)
-        seen.add_incoming(generation, waited)
+        b.position_at_end(wait)
+        b.call(self.wait, [self.field(b, "wake"), mutex])
+        seen.add_incoming(seen, wait)
+        spun.add_incoming(yes, wait)
+        b.branch(check)
+
         b.position_at_end(join)
         self.put(b, "active", b.add(self.get(b, "active"), const(1)))
         task, ctx, n = self.get(b, "task", types.PTR), self.get(b, "ctx", types.PTR), self.get(b, "n")
@@ -141,11 +163,29 @@ class _Pool:
         b.call(self.lock, [mutex])
         left = b.sub(self.get(b, "active"), const(1))
         self.put(b, "active", left)
-        last = b.icmp_signed("==", left, const(0))
-        with b.if_then(last):
+        with b.if_then(b.icmp_signed("==", left, const(0))):
             b.call(self.broadcast, [self.field(b, "done")])
         seen.add_incoming(generation, b.block)
+        spun.add_incoming(no, b.block)
         b.branch(check)
+
+    def _spin(self, fn, b: ir.IRBuilder, until):
+        """Poll `until()` (atomic loads, an i1) up to SPINS times, pausing between polls."""
+        before = b.block
+        head, body, out = (fn.append_basic_block(f"spin.{n}") for n in ("head", "body", "out"))
+        b.branch(head)
+        b.position_at_end(head)
+        i = b.phi(I64, "polls")
+        i.add_incoming(const(0), before)
+        b.cbranch(b.or_(until(), b.icmp_signed(">=", i, const(SPINS))), out, body)
+        b.position_at_end(body)
+        if identity()["triple"].startswith(("x86_64", "i686", "i386")):
+            pause = self.m.globals.get("llvm.x86.sse2.pause") or \
+                ir.Function(self.m, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse2.pause")
+            b.call(pause, [])
+        i.add_incoming(b.add(i, const(1)), body)
+        b.branch(head)
+        b.position_at_end(out)
 
     def _parallel_for(self):
         fn = ir.Function(self.m, PARALLEL_FOR_TYPE, PARALLEL_FOR)
@@ -168,6 +208,7 @@ class _Pool:
         b.call(self.broadcast, [self.field(b, "wake")])
         b.call(self.unlock, [mutex])
         b.call(self.run, [task, ctx, n])
+        self._spin(fn, b, lambda: b.icmp_signed("==", self.get(b, "active"), const(0)))
         b.call(self.lock, [mutex])
         wait_head, wait, finished = (fn.append_basic_block(n) for n in ("wait_head", "wait", "finished"))
         b.branch(wait_head)

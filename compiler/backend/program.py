@@ -38,8 +38,8 @@ ALIGNMENT = 64
 I32 = ir.IntType(32)
 # Splitting: a task should be worth well over a worker's wakeup (~10 us), and
 # there should be enough tasks for the atomic counter to balance uneven cores.
-KERNEL_GRAIN = 1 << 15      # kernel loop iterations x body ops per task
-PARALLEL_MIN_WORK = 1 << 17  # below this a kernel runs on the caller alone
+KERNEL_GRAIN = 1 << 18      # kernel loop iterations x body ops per task (~25 us of simple ops)
+PARALLEL_MIN_WORK = 1 << 20  # below this a kernel runs on the caller alone
 MAX_KERNEL_TASKS = 64
 GEMM_GRAIN = 4 << 20         # multiply-adds x 2 per task
 MAX_GEMM_TASKS = 16          # each takes its own GEMM scratch in the arena
