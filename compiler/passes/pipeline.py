@@ -15,6 +15,7 @@ from ..ir.graph import Graph
 from ..ir.verify import VerifyError, verify
 from .cleanup import cse, dce
 from .fusion import fuse
+from .layout import transpose_matmuls
 from .partition import Split, partition
 from .simplification import simplify
 
@@ -26,12 +27,13 @@ class Pass:
 
 
 PASSES = {p.name: p for p in (Pass("cse", cse), Pass("dce", dce), Pass("simplify", simplify),
-                              Pass("fuse", fuse))}
+                              Pass("transpose_matmuls", transpose_matmuls), Pass("fuse", fuse))}
 
 # What `--stage optimized` shows.
 OPTIMIZE = ("simplify", "cse", "dce")
-# What `--stage fused` shows: the optimized graph with its ops grouped into kernels.
-FUSE = ("fuse",)
+# What `--stage fused` shows: the optimized graph with its layouts chosen and
+# its ops grouped into kernels.
+FUSE = ("transpose_matmuls", "fuse")
 
 
 def run_pipeline(graph: Graph, names=OPTIMIZE, observe=None) -> Graph:
