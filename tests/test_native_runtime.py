@@ -24,7 +24,7 @@ import frontend as torch
 from compiler.backend import native
 from compiler.ir import parse
 from runtime.cache import DiskCache
-from runtime.executable import Executable
+from runtime.executable import SMALL_OUTPUTS, Executable, address
 from tests.test_compile_autograd import assert_close, load_example
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -93,6 +93,57 @@ graph g(%x: f32[4], %y: f32[4]) {
     with pytest.raises(ValueError, match="takes 2 inputs, got 1"):
         exe([x])
     np.testing.assert_array_equal(exe([x, x])[0], 2 * x)
+
+
+def add_graph(n: int):
+    return parse(f"""
+graph g(%x: f32[{n}], %y: f32[{n}]) {{
+  %0: f32[{n}] = add(%x, %y)
+  %1: f32[{n}] = mul(%x, %y)
+  return %0, %1
+}}""")
+
+
+@pytest.mark.parametrize("n", [10, SMALL_OUTPUTS], ids=["small", "large"])
+def test_each_call_gets_fresh_aligned_outputs(n):
+    exe = native.compile_graph(add_graph(n), DiskCache(enabled=False))
+    x, y = np.arange(n, dtype=np.float32), np.full(n, 2, np.float32)
+    first = exe([x, y])
+    second = exe([y, y])
+    for a, b in zip(first, second):
+        assert not np.shares_memory(a, b) and a.flags.writeable
+    assert not np.shares_memory(*first)
+    np.testing.assert_array_equal(first[0], x + 2)  # a later call wrote elsewhere
+    np.testing.assert_array_equal(first[1], x * 2)
+    assert all(out.ctypes.data % 64 == 0 for out in first + second)
+
+
+def test_the_generated_call_takes_the_common_case_and_declines_the_rest():
+    exe = native.compile_graph(add_graph(4), DiskCache(enabled=False))
+    x = np.arange(4, dtype=np.float32)
+    assert exe._fast([x, x]) is not None
+    declined = [[x], [x, x.astype(np.float64)], [x, np.arange(8, dtype=np.float32)[::2]], [x, x.tolist()],
+                [x, np.ma.masked_array(x)], [x, np.arange(8, dtype=np.float32)[:4]]]
+    assert [exe._fast(arrays) is None for arrays in declined] == [True] * 5 + [False]
+
+
+def test_an_executable_is_freed_without_the_cycle_collector():
+    exe = native.compile_graph(add_graph(4), DiskCache(enabled=False))
+    exe([np.ones(4, np.float32)] * 2)
+    code = weakref.ref(exe._code)
+    gc.disable()
+    try:
+        del exe
+        assert code() is None
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("array", [np.arange(6.0), np.arange(6.0)[2:], np.arange(6.0)[::-2], np.empty(0),
+                                   np.ones((2, 3), order="F"), np.broadcast_to(np.ones(1), (3,)),
+                                   np.arange(3.0).view(np.recarray)])
+def test_address_is_the_arrays_data_pointer(array):
+    assert address(array) == array.ctypes.data
 
 
 def test_out_of_range_gather_raises_before_any_bad_read():
