@@ -54,6 +54,10 @@ def mutate_tensor_value(cfg):
     cfg.b = cfg.tied = torch.full((2,), 5.0)  # same metadata: accepted, the new tensor is returned
 
 
+def replace_b(cfg, tensor):
+    cfg.b = cfg.tied = tensor  # (the check reads a view's autograd fields through its properties)
+
+
 MUTATIONS = {
     "nothing": lambda cfg: None,
     "in-place write": lambda cfg: cfg.b.add_(1),
@@ -61,6 +65,8 @@ MUTATIONS = {
     "tensor shape": lambda cfg: setattr(cfg, "b", torch.zeros(3)),
     "tensor dtype": lambda cfg: setattr(cfg, "b", torch.zeros(2, dtype=torch.float64)),
     "requires_grad": lambda cfg: cfg.b.requires_grad_(),
+    "a view, same metadata": lambda cfg: replace_b(cfg, torch.zeros(4)[:2]),
+    "a view with history": lambda cfg: replace_b(cfg, (cfg.w * 1)[0]),
     "scalar value": lambda cfg: setattr(cfg, "lr", 0.2),
     "scalar type": lambda cfg: setattr(cfg, "lr", 1),
     "bool to int": lambda cfg: setattr(cfg, "flag", 1),

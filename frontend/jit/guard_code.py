@@ -23,10 +23,14 @@ from ..tensor import Tensor
 from .guards import TensorKey
 
 
-class _Emitter:
-    def __init__(self):
+class Emitter:
+    """Lines of a generated function and the values its code names; a
+    failed check returns `miss` (a name in the function's globals)."""
+
+    def __init__(self, miss: str = "None"):
         self.lines: list[str] = []
         self.consts: dict[str, object] = {"Tensor": Tensor, "np": np, "is_grad_enabled": is_grad_enabled}
+        self.miss = miss
 
     def const(self, value) -> str:
         """A name for `value` in the generated function's globals (literals inline)."""
@@ -37,10 +41,18 @@ class _Emitter:
         return name
 
     def fail_if(self, condition: str):
-        self.lines.append(f"    if {condition}: return None")
+        self.lines.append(f"    if {condition}: return {self.miss}")
+
+    def define(self, name: str, source: str, filename: str):
+        """The function `name` that `source` defines; its code names this emitter's values."""
+        namespace = dict(self.consts)
+        exec(compile(source, filename, "exec"), namespace)
+        function = namespace[name]
+        function.source = source
+        return function
 
 
-def _access(parent: str, step, emit: _Emitter) -> str:
+def _access(parent: str, step, emit: Emitter) -> str:
     kind, key = step
     if kind == "attr":
         return f"{parent}.__dict__[{emit.const(key)}]"
@@ -48,7 +60,7 @@ def _access(parent: str, step, emit: _Emitter) -> str:
     return f"{parent}[{emit.const(key)}]"
 
 
-def _source(top, emit: _Emitter) -> str:
+def _source(top, emit: Emitter) -> str:
     kind, ref = top
     if kind == "arg":
         return f"args[{ref}]"
@@ -60,10 +72,26 @@ def _source(top, emit: _Emitter) -> str:
 def guard_function(reading):
     """`check(args, kwargs, roots)` for this reading; `roots` are the root
     getters in the order the reading walked them."""
-    emit = _Emitter()
+    emit = Emitter()
+    tensors = emit_guards(reading, emit)
+    emit.lines.append(f"    return [{', '.join(tensors)}]")
+    return emit.define("check", "def check(args, kwargs, roots):\n" + guarded(emit.lines, emit.miss),
+                       f"<guards of {len(reading.entries)} entries>")
+
+
+def guarded(lines: list[str], miss: str, indent: str = "    ") -> str:
+    """`lines` (guard checks) in a try that counts a failed lookup as a miss."""
+    return (f"{indent}try:\n" + "\n".join(indent + line for line in lines) +
+            f"\n{indent}except (KeyError, IndexError, AttributeError, TypeError):\n{indent}    return {miss}\n")
+
+
+def emit_guards(reading, emit: Emitter) -> list[str]:
+    """Emit the checks of `reading`'s entries; returns the variables holding
+    the call's tensors, in `reading.tensors` order."""
     arg_count = len({top[1] for top, _, _ in reading.kinds if top is not None and top[0] == "arg"})
     kwarg_names = frozenset(top[1] for top, _, _ in reading.kinds if top is not None and top[0] == "kwarg")
-    emit.fail_if(f"len(args) != {arg_count} or kwargs.keys() != {emit.const(kwarg_names)}")
+    keywords = f"kwargs.keys() != {emit.const(kwarg_names)}" if kwarg_names else "kwargs"
+    emit.fail_if(f"len(args) != {arg_count} or {keywords}")
     # Ids that identity entries refer to: a container read again later must stay that object.
     shared = {value[1] for (_, kind, _), (_, value) in zip(reading.kinds, reading.entries) if kind == "identity"}
     names: dict[tuple, str] = {}  # (top-level walk, path) -> variable
@@ -81,23 +109,27 @@ def guard_function(reading):
             tensors.append(v)
     if len(tensors) > 1:
         emit.fail_if(f"len({{{', '.join(f'id({t})' for t in tensors)}}}) != {len(tensors)}")
-    emit.lines.append(f"    return [{', '.join(tensors)}]")
-    source = "def check(args, kwargs, roots):\n    try:\n" + "\n".join(
-        "    " + line for line in emit.lines) + "\n    except (KeyError, IndexError, AttributeError, TypeError):\n" \
-        "        return None\n"
-    namespace = dict(emit.consts)
-    exec(compile(source, f"<guards of {len(reading.entries)} entries>", "exec"), namespace)
-    check = namespace["check"]
-    check.source = source
-    return check
+    return tensors
+
+
+def reads_shared_state(reading) -> bool:
+    """Whether the guards look past the call's own arguments (into closures,
+    globals, attributes of objects), where another thread's trace puts
+    tracers while it runs: such checks must hold the tracing lock."""
+    return any(top is not None and (top[0] not in ("arg", "kwarg") or len(path) > 1)
+               for (path, _), (top, _, _) in zip(reading.entries, reading.kinds))
 
 
 def _check(emit, v, kind, value, info, tensors, shared):
     if kind == "tensor":
         shape, dtype, requires_grad, is_leaf = value
+        # The properties as Tensor computes them; for a leaf that is not a view, its fields say the same.
+        autograd = f"{v}.requires_grad is {requires_grad} and ({v}.grad_fn is None) is {is_leaf}"
+        if is_leaf:
+            autograd = (f"{v}._view_fn is None and {v}._grad_fn is None and {v}._requires_grad is {requires_grad} "
+                        f"or {autograd}")
         emit.fail_if(f"not isinstance({v}, Tensor) or {v}._data.shape != {emit.const(shape)} "
-                     f"or {v}._dtype is not {emit.const(dtype)} or {v}.requires_grad is not {requires_grad} "
-                     f"or ({v}.grad_fn is None) is not {is_leaf}")
+                     f"or {v}._dtype is not {emit.const(dtype)} or not ({autograd})")
     elif kind == "alias":
         emit.fail_if(f"{v} is not {tensors[info]}")
     elif kind == "scalar":
