@@ -103,3 +103,43 @@ def test_two_compiled_functions_sharing_a_model_compile_concurrently():
         np.testing.assert_allclose(got, want.numpy() if k % 2 else want.sum(1).numpy(), rtol=1e-5)
     assert predict.trace_count == 1 and score.trace_count == 1
     assert all(type(p) is nn.Parameter for p in model.parameters())
+
+
+def test_a_warm_call_waits_while_another_function_traces_the_model_it_reads():
+    """The fast path's guards read the model's parameters, for which the trace
+    in the other thread stands tracers in: they must wait for it to finish."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 4), nn.Tanh(), nn.Linear(4, 2))
+    predict = torch.compile(lambda x: model(x))
+    x = torch.randn(5, 6)
+    with torch.no_grad():
+        want = model(x).numpy()
+        predict(x)
+        predict(x)  # warm: this call and the next take the fast path
+    tracing, done = threading.Event(), threading.Event()
+
+    @torch.compile
+    def slow(x):
+        y = model(x)
+        tracing.set()
+        done.wait(0.5)  # a call from the other thread meanwhile must wait for the lock, not see tracers
+        return y.sum()
+
+    seen = {}
+
+    def other():
+        assert tracing.wait(30)
+        try:
+            with torch.no_grad():
+                seen["out"] = predict(x).numpy()
+        except BaseException as e:  # noqa: BLE001 (reported below)
+            seen["error"] = e
+        done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    slow(x)
+    thread.join(30)
+    assert "error" not in seen, seen.get("error")
+    np.testing.assert_allclose(seen["out"], want, rtol=1e-5, atol=1e-6)
+    assert predict.trace_count == 1

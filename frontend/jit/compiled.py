@@ -26,12 +26,13 @@ from ..tensor import Tensor
 from . import dump, effects
 from .backward import BackwardPlan, attach, freed_node, history_freed, plan_backward
 from .check import CHECKED_CALLS, checked_call
+from .fast_path import MISS, fast_path
 from .guard_code import guard_function
 from .guards import arg_roots, describe_change, discover_roots, grad_state, path_name, read_call, show_grad_state
 from .outputs import flatten, rebuild
 from .placement import rekey, remove, swap_in
 from .runner import runner
-from .trace_state import TRACING_LOCK, GraphBreak, is_tracing, note_user_location
+from .trace_state import ACTIVE, TRACING_LOCK, GraphBreak, is_tracing, note_user_location
 from .tracer import Trace
 
 log = logging.getLogger("jitgrad.compile")
@@ -73,6 +74,7 @@ class Variant:
     run_graph: object  # `graph` as a callable on arrays: native code, or the interpreter (runner.py)
     entries: list = field(default_factory=list)
     guard: object = None  # the generated check of `entries` (guard_code.py)
+    fast: object = None  # a plain variant's whole call, generated (fast_path.py)
     checks_left: int = CHECKED_CALLS
 
     def __post_init__(self):
@@ -82,11 +84,17 @@ class Variant:
         position = {v: i for i, v in enumerate(self.graph.inputs)}
         self.input_views = [(k, position[v]) for k, v in enumerate(self.graph.outputs[:self.n_outputs])
                             if v in position]
+        self.output_dtypes = [v.aval.dtype for v in self.graph.outputs[:self.n_outputs]]
+        # Plain: a call is its guards, the graph and fresh output tensors, nothing else (fast_path.py).
+        # `stale_reason` has nothing to check either: no hidden tensors, no .grad read.
+        self.plain = (self.plan is None and not (self.freed or self.writebacks or self.stores or self.grad_updates
+                                                 or self.input_views or self.grad_guards)
+                      and all(kind in ("arg", "const") for kind, *_ in self.sources))
 
     def run(self, tensors, roots):
         inputs = [_tensor_of(source, tensors) for source in self.sources]
         results = self.run_graph([t if isinstance(t, np.ndarray) else t._data for t in inputs])
-        outputs = [Tensor._wrap(r) for r in results[:self.n_outputs]]
+        outputs = [Tensor._from_result(r, dtype) for r, dtype in zip(results, self.output_dtypes)]
         for k, i in self.input_views:
             if isinstance(inputs[i], Tensor):
                 outputs[k]._version_counter = inputs[i]._version_counter
@@ -157,6 +165,7 @@ class CompiledFunction:
         self._last = None  # the most recently compiled variant: recompile reasons compare with it
         self._stale = None  # why a cached variant was just dropped
         self._last_hit = None  # the variant the last call ran: its guard check is tried first
+        self._fast = None  # its fast path (fast_path.py) when it has one and check mode is done with it
         self._root_getters = None
         self._warned = set()
         functools.update_wrapper(self, fn)
@@ -167,6 +176,14 @@ class CompiledFunction:
         self._arg_names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
     def __call__(self, *args, **kwargs):
+        fast = self._fast
+        if fast is not None and ACTIVE.trace is None:
+            result = fast(args, kwargs, self._root_getters)
+            if result is not MISS:
+                return result
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
         if is_tracing():  # called from a function being traced: becomes part of its graph
             return self.fn(*args, **kwargs)
         with TRACING_LOCK:  # another thread's trace must not swap tracers into what we read
@@ -179,11 +196,13 @@ class CompiledFunction:
             else:
                 call = [list(args), dict(kwargs)]
         if variant is None or isinstance(variant, EagerVariant):
+            self._fast = None
             return self.fn(*args, **kwargs)
         roots = functools.partial(self._call_roots, call)
         if self.check and variant.checks_left > 0:
             variant.checks_left -= 1
             return checked_call(self.name, variant, tensors, roots, lambda: self.fn(*args, **kwargs))
+        self._fast = variant.fast
         return variant.run(tensors, roots)
 
     def _last_variant_fits(self, args, kwargs):
@@ -192,8 +211,6 @@ class CompiledFunction:
         last = self._last_hit
         if last is None:
             return None, None
-        if self._root_getters is None:
-            self._root_getters = [root.get for root in self._roots]
         tensors = last.guard(args, kwargs, self._root_getters)
         if tensors is None or isinstance(last, Variant) and last.stale_reason(tensors) is not None:
             return None, None
@@ -229,6 +246,7 @@ class CompiledFunction:
     def _read(self, args, kwargs):
         if self._roots is None:
             self._roots = discover_roots(self.fn)
+            self._root_getters = [root.get for root in self._roots]
         return read_call(self._arg_names, self._roots, args, kwargs)
 
     def _call_roots(self, call):
@@ -254,6 +272,8 @@ class CompiledFunction:
             variant = EagerVariant(str(e))
         variant.entries = reading.entries
         variant.guard = guard_function(reading)
+        if isinstance(variant, Variant) and variant.plain:
+            variant.fast = fast_path(reading, variant)
         self.cache[reading.key] = variant
         self._last = variant
         if isinstance(variant, Variant):
