@@ -17,7 +17,7 @@ from llvmlite import ir
 
 from compiler.backend import mathfns
 from compiler.backend.target import emit_object, optimize, parse
-from runtime.host import target_machine
+from runtime.host import identity, target_machine
 from runtime.loader import LoadedCode
 
 DTYPES = (np.float32, np.float64)
@@ -215,3 +215,60 @@ def test_rejects_non_float_types():
     fn = ir.Function(module, ir.FunctionType(ir.IntType(32), [ir.IntType(32)]), "g")
     with pytest.raises(TypeError):
         mathfns.exp(ir.IRBuilder(fn.append_basic_block()), fn.args[0])
+
+
+# -- float32 erf: a dense sweep ------------------------------------------------------
+ERF32_PIECES = (0.921875, 4.0)  # mathfns' switch between its two pieces, and its clamp
+ERF32_ONE = 3.9192059  # about where erff rounds to 1
+
+
+def _float32_run(lo, hi, stride=1):
+    """Every `stride`-th float32 in [lo, hi), lo >= 0, in increasing order."""
+    a, b = np.asarray([lo, hi], np.float32).view(np.int32)
+    return np.arange(a, b, stride, dtype=np.int32).view(np.float32)
+
+
+def _erf32_sweep():
+    """Every 541st float32 in [0, 5] (about 2 million), every float32 within 4096
+    steps of the pieces' edges and of where erff reaches 1, and the subnormals'
+    ends."""
+    info = np.finfo(np.float32)
+    edges = [_near(np.float32, [edge], 4096) for edge in ERF32_PIECES + (ERF32_ONE,)]
+    return np.concatenate([_float32_run(0.0, 5.0, 541), *edges,
+                           _near(np.float32, [info.smallest_subnormal * 8], 7),
+                           _near(np.float32, [info.smallest_normal], 64)])
+
+
+def test_erf_float32_dense_sweep_within_bound_and_odd():
+    x = _erf32_sweep()
+    got = _run("erf", x)
+    err = _ulps(got, _reference("erf", x))
+    worst = int(np.argmax(err))
+    assert err[worst] <= MAX_ULPS["erf"][0], (
+        f"erf({x[worst]!r}) = {got[worst]!r}: {err[worst]} ulp over {x.size} inputs")
+    negated = _run("erf", -x)
+    assert np.array_equal(negated.view(np.int32), (-got).view(np.int32)), "erf(-x) != -erf(x)"
+
+
+@pytest.mark.skipif("+fma" not in identity()["features"].split(","),
+                    reason="measured with fmuladd fused; unfused roundings can step down by 1 ulp")
+def test_erf_float32_never_steps_down():
+    # Every float32 in [0.875, 1.5): both pieces, where erf rises by under an
+    # ulp per step, so rounding errors in its log(erfc) could make it go down.
+    x = _float32_run(0.875, 1.5)
+    steps = np.diff(_run("erf", x))
+    assert (steps >= 0).all(), f"erf decreases after x={x[:-1][steps < 0][:5]}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_erf_exact_values(dtype):
+    """Signed zeros, NaN, and exactly ±1 once erf rounds to 1 (from 3.92 in
+    float32, 5.92 in float64), infinities included."""
+    ones = [6.0, 1e10, np.finfo(dtype).max, np.inf] + (
+        [ERF32_ONE + 0.001, ERF32_PIECES[1], 5.0] if dtype == np.float32 else [])
+    x = np.asarray([0.0, -0.0] + ones + [-v for v in ones], dtype)
+    want = np.asarray([0.0, -0.0] + [1.0] * len(ones) + [-1.0] * len(ones), dtype)
+    got = _run("erf", x)
+    assert np.array_equal(got, want) and np.array_equal(np.signbit(got), np.signbit(want)), (
+        f"erf({x}) = {got}")
+    assert np.isnan(_run("erf", np.asarray([np.nan, -np.nan], dtype))).all()
