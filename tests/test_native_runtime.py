@@ -121,10 +121,10 @@ def test_each_call_gets_fresh_aligned_outputs(n):
 def test_the_generated_call_takes_the_common_case_and_declines_the_rest():
     exe = native.compile_graph(add_graph(4), DiskCache(enabled=False))
     x = np.arange(4, dtype=np.float32)
-    assert exe._fast([x, x]) is not None
+    assert exe.fast_call([x, x]) is not None
     declined = [[x], [x, x.astype(np.float64)], [x, np.arange(8, dtype=np.float32)[::2]], [x, x.tolist()],
                 [x, np.ma.masked_array(x)], [x, np.arange(8, dtype=np.float32)[:4]]]
-    assert [exe._fast(arrays) is None for arrays in declined] == [True] * 5 + [False]
+    assert [exe.fast_call(arrays) is None for arrays in declined] == [True] * 5 + [False]
 
 
 def test_an_executable_is_freed_without_the_cycle_collector():

@@ -18,7 +18,10 @@ For `compile(lambda x: x * 2 + 1)` called on an f32[10]:
             if is_grad_enabled() is not True: return MISS
         except (KeyError, IndexError, AttributeError, TypeError):
             return MISS
-        r = run_graph([v0._data])
+        a = [v0._data]
+        r = fast_call(a)  # the native call's own fast path (runtime/call_code.py)
+        if r is None:
+            r = run_graph(a)
         o0 = from_result(r[0], c8)
         return o0
 
@@ -44,7 +47,13 @@ def fast_path(reading, variant):
                        from_result=Tensor._from_result)
     tensors = emit_guards(reading, emit)
     feeds = [f"{tensors[ref]}._data" if kind == "arg" else emit.const(ref) for kind, ref, *_ in variant.sources]
-    body = [f"r = run_graph([{', '.join(feeds)}])"]
+    body = [f"a = [{', '.join(feeds)}]"]
+    fast_call = getattr(variant.run_graph, "fast_call", None)  # native code's own fast path, if it has one
+    if fast_call is not None:
+        emit.consts["fast_call"] = fast_call
+        body += ["r = fast_call(a)", "if r is None:", "    r = run_graph(a)"]
+    else:
+        body.append("r = run_graph(a)")
     outputs = []
     for k, value in enumerate(variant.graph.outputs[:variant.n_outputs]):
         outputs.append(f"o{k}")
