@@ -38,6 +38,7 @@ from .tracer import Trace
 log = logging.getLogger("jitgrad.compile")
 BACKENDS = ("llvm", "interpreter")
 DEFAULT_CACHE_SIZE_LIMIT = 8
+_CALLER = 5  # warnings name the caller's line: (_compile | _warn_once) <- _variant_for <- _call <- __call__
 
 
 class GraphBreakWarning(UserWarning):
@@ -268,7 +269,7 @@ class CompiledFunction:
             if self.fullgraph:
                 raise CompileError(f"{self.name} cannot be compiled as one graph (fullgraph=True): {e}") from None
             warnings.warn(f"{self.name}: running eagerly for this call signature: {e}", GraphBreakWarning,
-                          stacklevel=4)
+                          stacklevel=_CALLER)
             variant = EagerVariant(str(e))
         variant.entries = reading.entries
         variant.guard = guard_function(reading)
@@ -394,7 +395,7 @@ class CompiledFunction:
     def _warn_once(self, what, message):
         if what not in self._warned:
             self._warned.add(what)
-            warnings.warn(message, GraphBreakWarning, stacklevel=4)
+            warnings.warn(message, GraphBreakWarning, stacklevel=_CALLER)
 
     def __repr__(self):
         return f"<compiled {self.name}: {len(self.cache)} variants, {self.trace_count} traces>"
