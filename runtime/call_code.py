@@ -5,8 +5,7 @@ Python around it is the cost: a loop over the manifest's inputs and
 buffers, with its tuple unpacking and lookups, takes as long as the
 checks themselves. For each executable we generate the straight-line
 code of its common case: every input an exact `np.ndarray` already of the
-manifest's shape, dtype and C-contiguous strides, and outputs small
-enough for one ctypes block (executable.py says why). It returns None
+manifest's shape, dtype and C-contiguous strides. It returns None
 for anything else (wrong arguments, which must raise the general path's
 errors, array subclasses, other layouts), and the general path runs. It
 refers to the executable's parts, never to the executable itself, so
@@ -24,8 +23,8 @@ For a graph `f32[10] -> f32[10]` the function reads:
                     state = new_state()
                 args = state.args
                 args[0] = address(a0)
-                block = Block()
-                start = addressof(block)
+                block = new_block()  # a ctypes array here (executable.py says why)
+                start = block_address(block)
                 pad = -start % 64
                 start += pad
                 b0 = ndarray(s1, d1, block, pad + 0)
@@ -38,8 +37,6 @@ For a graph `f32[10] -> f32[10]` the function reads:
 """
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 
 
@@ -48,7 +45,8 @@ def fast_call(exe, address, alignment: int):
     must run; `address(array)` is the data address of a C-contiguous array;
     buffers start on `alignment`."""
     consts = {"ndarray": np.ndarray, "local": exe._local, "new_state": exe._state, "address": address,
-              "Block": exe._block, "addressof": ctypes.addressof, "entry": exe._entry, "error": exe._error}
+              "new_block": exe._new_block, "block_address": exe._block_address, "entry": exe._entry,
+              "error": exe._error}
 
     def const(value) -> str:
         name = f"c{len(consts)}"
@@ -63,7 +61,8 @@ def fast_call(exe, address, alignment: int):
             "args = state.args"]
     body += [f"args[{i}] = address({a})" for i, a in enumerate(names)]
     if exe._buffers:
-        body += ["block = Block()", "start = addressof(block)", f"pad = -start % {alignment}", "start += pad"]
+        body += ["block = new_block()", "start = block_address(block)", f"pad = -start % {alignment}",
+                 "start += pad"]
     for k, (slot, shape, dtype, offset) in enumerate(exe._buffers):
         body += [f"b{k} = ndarray({const(shape)}, {const(dtype)}, block, pad + {offset})",
                  f"args[{slot}] = start + {offset}"]

@@ -28,7 +28,7 @@ from .call_code import fast_call
 from .loader import LoadedCode
 
 ALIGNMENT = 64
-SMALL_OUTPUTS = 1 << 15  # bytes: up to this, a call's outputs share one ctypes block (see _fresh_buffers)
+SMALL_OUTPUTS = 1 << 15  # bytes: up to this, a call's output block is a ctypes array (see _fresh_buffers)
 _ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)  # releases the GIL while native code runs
 _POINTER = ctypes.c_void_p.from_address
 _DATA_FIELD = object.__basicsize__  # NumPy's array struct: the object header, then `char *data`
@@ -121,7 +121,12 @@ class Executable:
                                   self._output_bytes))
             nbytes = math.prod(shape) * np.dtype(dtype).itemsize
             self._output_bytes += -(-nbytes // ALIGNMENT) * ALIGNMENT
-        self._block = ctypes.c_char * (self._output_bytes + ALIGNMENT)
+        # A new block per call, and its address: a ctypes array for small outputs, a NumPy one for others.
+        block_bytes = self._output_bytes + ALIGNMENT
+        if self._output_bytes <= SMALL_OUTPUTS:
+            self._new_block, self._block_address = ctypes.c_char * block_bytes, ctypes.addressof
+        else:
+            self._new_block, self._block_address = functools.partial(np.empty, block_bytes, np.uint8), address
         self._outputs = [tuple(o) for o in manifest["outputs"]]
         n_slots = len(self._inputs) + len(self._buffers) + 2
         self._local = threading.local()
@@ -130,18 +135,15 @@ class Executable:
         self._error = functools.partial(_native_error, tuple(manifest.get("errors", ())))
         # The common case as straight-line code (call_code.py): the outputs, or None where the general
         # path must run. Callers that count every 0.1 us call it themselves, as __call__ does.
-        self.fast_call = fast_call(self, address, ALIGNMENT) if self._output_bytes <= SMALL_OUTPUTS else None
+        self.fast_call = fast_call(self, address, ALIGNMENT)
 
     def __call__(self, arrays) -> list[np.ndarray]:
-        if self.fast_call is not None:
-            outputs = self.fast_call(arrays)
-            if outputs is not None:
-                return outputs
-        return self._checked_call(arrays)
+        outputs = self.fast_call(arrays)
+        return self._checked_call(arrays) if outputs is None else outputs
 
     def _checked_call(self, arrays) -> list[np.ndarray]:
         """The general call: every check with its error message, array
-        subclasses, non-contiguous inputs, large outputs."""
+        subclasses, non-contiguous inputs."""
         inputs = self._inputs
         if len(arrays) != len(inputs):
             raise ValueError(f"compiled graph takes {len(inputs)} inputs, got {len(arrays)}")
@@ -169,23 +171,16 @@ class Executable:
     def _fresh_buffers(self, args) -> list[np.ndarray]:
         """The call's output buffers, their addresses written into `args`. A
         result must never share memory with a later call's, so each call gets
-        new ones. Small ones share a ctypes block: its address is known without
-        asking NumPy, and NumPy views it without describing it; ctypes zeroes
-        it, which only small sizes can afford."""
+        a new block. Small blocks are ctypes arrays: their address is known
+        without asking NumPy, and NumPy views them without describing them
+        first; ctypes zeroes them, which only small sizes can afford."""
+        block = self._new_block()
+        start = self._block_address(block)
+        pad = -start % ALIGNMENT
+        start += pad
         buffers = []
-        if self._output_bytes <= SMALL_OUTPUTS:
-            block = self._block()
-            start = ctypes.addressof(block)
-            pad = -start % ALIGNMENT
-            start += pad
-            for slot, shape, dtype, offset in self._buffers:
-                buffers.append(np.ndarray(shape, dtype, block, pad + offset))
-                args[slot] = start + offset
-            return buffers
-        block = aligned_empty(self._output_bytes)
-        start = address(block)
         for slot, shape, dtype, offset in self._buffers:
-            buffers.append(block[offset:offset + math.prod(shape) * dtype.itemsize].view(dtype).reshape(shape))
+            buffers.append(np.ndarray(shape, dtype, block, pad + offset))
             args[slot] = start + offset
         return buffers
 
