@@ -1,5 +1,7 @@
 """Clean-up passes every pipeline runs: common-subexpression elimination and
-dead-code elimination. All primitives are pure, so both are a few lines."""
+dead-code elimination. All primitives are pure, so both are a few lines.
+Both return their input graph itself when they have nothing to remove, so a
+pass that runs them to a fixpoint sees "no change" without comparing graphs."""
 from __future__ import annotations
 
 from ..ir.graph import Graph, Node, Value
@@ -25,11 +27,13 @@ def rebuild(graph: Graph, keep, replace, rewrite=None) -> Graph:
 
 
 def dce(graph: Graph) -> Graph:
-    """Drop nodes no output depends on."""
+    """Drop nodes no output depends on (`graph` itself when none is dead)."""
     live: set[Value] = set(graph.outputs)
     for node in reversed(graph.nodes):
         if node.out in live:
             live.update(node.inputs)
+    if all(node.out in live for node in graph.nodes):
+        return graph
     return rebuild(graph, lambda node: node.out in live, lambda v: v)
 
 
@@ -43,7 +47,8 @@ def _attr_key(value):
 
 def cse(graph: Graph) -> Graph:
     """Merge nodes applying the same op to the same values with equal
-    attributes; the first one (and its source location) is kept."""
+    attributes; the first one (and its source location) is kept (`graph`
+    itself when nothing merges)."""
     canonical: dict[Value, Value] = {}
     seen: dict[tuple, Value] = {}
     for node in graph.nodes:
@@ -53,4 +58,6 @@ def cse(graph: Graph) -> Graph:
             canonical[node.out] = seen.setdefault(key, node.out)
         except TypeError:  # an unhashable attribute: leave the node alone
             canonical[node.out] = node.out
+    if all(canonical[node.out] is node.out for node in graph.nodes):
+        return graph
     return rebuild(graph, lambda node: canonical[node.out] is node.out, lambda v: canonical.get(v, v))

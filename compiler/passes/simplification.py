@@ -37,16 +37,27 @@ def simplify(graph: Graph) -> Graph:
     """Fold constants and apply exact identities until nothing changes."""
     result = graph
     for _ in range(MAX_ROUNDS):
-        before, result = result, dce(cse(_rewrite_round(result)))
-        if result == before:
+        rewritten, fired = _rewrite_round(result)
+        # where no rule fired, the round's copy is `result` again: CSE and DCE
+        # then return `result` itself unless they still find work
+        cleaned = dce(cse(rewritten if fired else result))
+        if cleaned is result or cleaned == result:
             break
+        result = cleaned
     return result
 
 
-def _rewrite_round(graph: Graph) -> Graph:
+def _rewrite_round(graph: Graph) -> tuple[Graph, bool]:
+    """The graph with each node's first applicable rewrite, and whether any applied."""
     shared = shared_with_outputs(graph)
-    return rebuild(graph, lambda node: True, lambda v: v,
-                   lambda out, node, inputs: _simplified(out, node, inputs, node.out in shared))
+    fired = False
+
+    def rewrite(out, node, inputs):
+        nonlocal fired
+        value = _simplified(out, node, inputs, node.out in shared)
+        fired = fired or value is not None
+        return value
+    return rebuild(graph, lambda node: True, lambda v: v, rewrite), fired
 
 
 def shared_with_outputs(graph: Graph) -> set[Value]:
