@@ -16,6 +16,7 @@ from compiler.interpreter import interpret
 from compiler.ir import Graph, VerifyError, parse, print_graph, verify
 from compiler.ops import Aval
 from compiler.passes import PASSES, Pass, cse, dce, run_pipeline
+from compiler.passes import pipeline
 from compiler.passes.pipeline import OPTIMIZE
 from tests.filecheck import filecheck
 from tests.test_ir_text import random_graphs
@@ -330,6 +331,39 @@ def test_pipeline_names_the_pass_that_produced_a_bad_graph(monkeypatch, broken, 
     message = str(info.value)
     assert message.startswith("pass broken produced an invalid graph:") and detail in message
     assert seen == ["cse"]  # caught where it broke: the observer never saw the bad graph
+
+
+@pytest.mark.parametrize("broken, detail", [
+    (_retype_first_node, "%0: f32[99] = exp(%x)"),
+    (_drop_first_node, "neg reads %<undefined> before it is defined"),
+], ids=["wrong-type", "dropped-node"])
+def test_pipeline_without_observer_verifies_once_and_still_names_the_broken_pass(monkeypatch, broken, detail):
+    """Without an observer only the input and the result are verified; a
+    bad result (or a later pass tripping over a bad graph) reruns the
+    passes, verifying each, to name the pass that broke it."""
+    monkeypatch.setitem(PASSES, "broken", Pass("broken", lambda g: broken(parse(print_graph(g)))))
+    verified = []
+    monkeypatch.setattr(pipeline, "verify", lambda g: verified.append(g) or verify(g))
+    assert run_pipeline(parse(CHAIN), ("cse", "dce")) is not None
+    assert len(verified) == 2
+    with pytest.raises(VerifyError) as info:
+        run_pipeline(parse(CHAIN), ("cse", "broken", "dce"))
+    message = str(info.value)
+    assert message.startswith("pass broken produced an invalid graph:") and detail in message
+
+
+def test_pipeline_without_observer_says_when_a_pass_broke_its_input_in_place(monkeypatch):
+    monkeypatch.setitem(PASSES, "broken", Pass("broken", _retype_first_node))  # cse returns its input here
+    with pytest.raises(VerifyError, match="a pass of cse, broken changed its input graph in place"):
+        run_pipeline(parse(CHAIN), ("cse", "broken"))
+
+
+def test_pipeline_without_observer_reraises_a_pass_failing_on_a_valid_graph(monkeypatch):
+    def crash(graph):
+        raise RuntimeError("pass bug")
+    monkeypatch.setitem(PASSES, "crash", Pass("crash", crash))
+    with pytest.raises(RuntimeError, match="pass bug"):
+        run_pipeline(parse(CHAIN), ("cse", "crash"))
 
 
 def test_pipeline_rejects_an_invalid_input_before_any_pass():
