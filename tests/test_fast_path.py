@@ -28,8 +28,9 @@ def count_general_calls(f):
     return calls
 
 
-def test_repeated_calls_take_the_fast_path():
-    f = torch.compile(lambda x: x * 2 + 1)
+@pytest.mark.parametrize("backend", ["llvm", "interpreter"])
+def test_repeated_calls_take_the_fast_path(backend):
+    f = torch.compile(lambda x: x * 2 + 1, backend=backend)
     general = count_general_calls(f)
     x = torch.arange(10.0)
     for _ in range(5):
