@@ -39,9 +39,10 @@ def simplify(graph: Graph) -> Graph:
     for _ in range(MAX_ROUNDS):
         rewritten, fired = _rewrite_round(result)
         # where no rule fired, the round's copy is `result` again: CSE and DCE
-        # then return `result` itself unless they still find work
+        # then return `result` itself unless they still find work; a round
+        # that changed the node count changed the graph
         cleaned = dce(cse(rewritten if fired else result))
-        if cleaned is result or cleaned == result:
+        if cleaned is result or (len(cleaned.nodes) == len(result.nodes) and cleaned == result):
             break
         result = cleaned
     return result
