@@ -18,27 +18,29 @@ import numpy as np
 import pytest
 
 import compiler.backend.gemm as gemm_module
-from compiler.backend.gemm import GEMM_DTYPES, define_gemm, scratch_bytes
+from compiler.backend.gemm import GEMM_DTYPES, GEMM_FORMS, define_gemm, form, scratch_bytes
 from compiler.backend.target import emit_object, optimize, parse
 from runtime.loader import LoadedCode
 
 
 class Gemm:
-    """One dtype's gemm compiled behind an exported wrapper; call(a, b) -> a @ b."""
+    """One dtype's gemm, both forms, compiled behind exported wrappers;
+    call(a, b) -> a @ b through the form the backend would pick (gemm.form)."""
 
     def __init__(self, dtype: str):
         module = ir.Module("gemm_test")
-        gemm = define_gemm(module, dtype)
-        assert define_gemm(module, dtype) is gemm  # defined once per module
-        wrapper = ir.Function(module, gemm.function_type, "call_gemm")
-        builder = ir.IRBuilder(wrapper.append_basic_block())
-        builder.call(gemm, wrapper.args)
-        builder.ret_void()
+        for gemm_form in GEMM_FORMS:
+            gemm = define_gemm(module, dtype, gemm_form)
+            assert define_gemm(module, dtype, gemm_form) is gemm  # defined once per module
+            wrapper = ir.Function(module, gemm.function_type, f"call_{gemm_form}")
+            builder = ir.IRBuilder(wrapper.append_basic_block())
+            builder.call(gemm, wrapper.args)
+            builder.ret_void()
         self.dtype = np.dtype(dtype)
         self.code = LoadedCode(emit_object(optimize(parse(str(module)))))
         i64, ptr = ctypes.c_int64, ctypes.c_void_p
-        self.fn = ctypes.CFUNCTYPE(None, i64, i64, i64, ptr, i64, i64, ptr, i64, i64, ptr, i64, ptr)(
-            self.code.address("call_gemm"))
+        signature = ctypes.CFUNCTYPE(None, i64, i64, i64, ptr, i64, i64, ptr, i64, i64, ptr, i64, ptr)
+        self.fns = {f: signature(self.code.address(f"call_{f}")) for f in GEMM_FORMS}
         raw = np.zeros(scratch_bytes(dtype) + 64, np.uint8)
         start = -raw.ctypes.data % 64
         self.scratch = raw[start:start + scratch_bytes(dtype)]
@@ -49,7 +51,7 @@ class Gemm:
         c = np.full((m, n), 12345, self.dtype) if out is None else out  # garbage: gemm must overwrite
         item = self.dtype.itemsize
         assert c.shape == (m, n) and (c.strides[1] == item or c.size < 2)  # rows may be apart (a slab of a wider C)
-        self.fn(m, n, k, a.ctypes.data, a.strides[0] // item, a.strides[1] // item,
+        self.fns[form(m, n)](m, n, k, a.ctypes.data, a.strides[0] // item, a.strides[1] // item,
                 b.ctypes.data, b.strides[0] // item, b.strides[1] // item, c.ctypes.data, max(c.strides[0] // item, n),
                 self.scratch.ctypes.data)
         return c
@@ -174,9 +176,9 @@ def test_a_slab_of_a_wider_c(dtype, m, n, k):
 
 def test_one_definition_per_dtype_in_a_module():
     module = ir.Module("gemms")
-    functions = [define_gemm(module, dtype) for dtype in GEMM_DTYPES]
-    assert [define_gemm(module, dtype) for dtype in GEMM_DTYPES] == functions
-    assert len({f.name for f in functions}) == 4 and functions[0].name == "jitgrad_gemm_f32"
+    functions = [define_gemm(module, dtype, f) for dtype in GEMM_DTYPES for f in GEMM_FORMS]
+    assert [define_gemm(module, dtype, f) for dtype in GEMM_DTYPES for f in GEMM_FORMS] == functions
+    assert len({f.name for f in functions}) == 8 and functions[0].name == "jitgrad_blocked_f32"
     assert all(f.linkage == "internal" for f in functions)
     assert all(scratch_bytes(dtype) % 64 == 0 for dtype in GEMM_DTYPES)
     parse(str(module))  # verifies

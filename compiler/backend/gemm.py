@@ -400,20 +400,33 @@ def _blocked(e: _Emit, m, n, k, a, ars, acs, bm, brs, bcs, c, ldc, scratch) -> N
     e.loop(0, n, plan.nc, column_block)
 
 
-def define_gemm(module: ir.Module, dtype_name: str) -> ir.Function:
-    """Define (once per module: return the existing one if already defined, look it up by name e.g. `jitgrad_gemm_f32`)
-    an internal function
+def form(m: int, n: int) -> str:
+    """Which GEMM computes an m x n product: the matrix-vector one when a side
+    is 1 (padded tiles would be mostly zeros), else the blocked one. The
+    library compiles each form on its own, so a graph only pays for the
+    forms its shapes need."""
+    return "matvec" if m == 1 or n == 1 else "blocked"
+
+
+GEMM_FORMS = ("blocked", "matvec")
+
+
+def define_gemm(module: ir.Module, dtype_name: str, gemm_form: str = "blocked") -> ir.Function:
+    """Define (once per module: return the existing one if already defined, look it up by name e.g.
+    `jitgrad_blocked_f32`) an internal function
         void gemm(i64 M, i64 N, i64 K,
                   ptr A, i64 a_row_stride, i64 a_col_stride,
                   ptr B, i64 b_row_stride, i64 b_col_stride,
                   ptr C, i64 ldc, ptr scratch)
     computing C = A @ B, where A is M x K and B is K x N given by element strides (any strides, including 0 for
     broadcast and transposed layouts), and C is a row-major M x N buffer with rows `ldc` elements apart that is
-    overwritten (not accumulated). Any of M, N, K may be 0 (K == 0 -> C all zeros) or 1 (matrix-vector forms;
-    N == 1 needs ldc == 1, a column of a wider C being a strided vector). ldc > N lets callers split the
-    columns of one product across threads (indexing.emit_matmul)."""
+    overwritten (not accumulated). K may be 0 (C all zeros), and M, N any size the form takes (see `form`): the
+    matvec form needs M == 1 or N == 1 (and N == 1 needs ldc == 1, a column of a wider C being a strided vector).
+    ldc > N lets callers split the columns of one product across threads (indexing.emit_matmul)."""
+    if gemm_form not in GEMM_FORMS:
+        raise ValueError(f"gemm forms are {GEMM_FORMS}, not {gemm_form!r}")
     plan = _plan(dtype_name)
-    name = f"jitgrad_gemm_{_ELEMENT[dtype_name][2]}"
+    name = f"jitgrad_{gemm_form}_{_ELEMENT[dtype_name][2]}"
     if name in module.globals:
         return module.globals[name]
     ptr = ir.PointerType()
@@ -428,12 +441,12 @@ def define_gemm(module: ir.Module, dtype_name: str) -> ir.Function:
             arg.add_attribute("noalias")
     m, n, k, a, ars, acs, bm, brs, bcs, c, ldc, scratch = fn.args
     e = _Emit(ir.IRBuilder(fn.append_basic_block("entry")), plan)
-    # C^T = B^T A^T: a 1 x M row of C is the same memory as an M x 1 column
-    matvecs = (lambda: _matvec(e, m, k, a, ars, acs, bm, brs, c),
-               lambda: _matvec(e, n, k, bm, bcs, brs, a, acs, c))
     zeros = lambda: e.loop(0, m, 1, lambda i: e.loop(0, n, 1, lambda j: e.store(e.zero(), e.at(c, (i, ldc), j))))  # noqa: E731
-    e.branch(e.eq(k, 0), zeros,
-             lambda: e.branch(e.eq(n, 1), matvecs[0], lambda: e.branch(
-                 e.eq(m, 1), matvecs[1], lambda: _blocked(e, *fn.args))))
+    if gemm_form == "blocked":
+        product = lambda: _blocked(e, *fn.args)  # noqa: E731
+    else:  # C^T = B^T A^T: a 1 x M row of C is the same memory as an M x 1 column
+        product = lambda: e.branch(e.eq(n, 1), lambda: _matvec(e, m, k, a, ars, acs, bm, brs, c),  # noqa: E731
+                                   lambda: _matvec(e, n, k, bm, bcs, brs, a, acs, c))
+    e.branch(e.eq(k, 0), zeros, product)
     e.b.ret_void()
     return fn

@@ -17,8 +17,6 @@ import struct
 import threading
 import time
 
-import llvmlite.ir as ir
-
 from runtime.cache import DiskCache, default_cache
 from runtime.executable import Executable
 from runtime.host import identity
@@ -30,7 +28,7 @@ from . import library, program, target
 log = logging.getLogger("jitgrad.backend")
 
 # Bump when generated code changes for the same IR, so old cache entries miss.
-BACKEND_VERSION = "4"
+BACKEND_VERSION = "5"
 STATS = target.STATS  # llvm_compiles, cache_hits
 _COMPILE_LOCK = threading.Lock()
 
@@ -39,25 +37,8 @@ def optimized_module(graph: Graph):
     """The graph's LLVM module after O3 (without unrolling, see
     target.optimize), and its manifest."""
     lowered = program.lower(graph)
-    _keep_steps_out_of_line(lowered.module)
     module = target.optimize(target.parse(str(lowered.module), graph.name), unroll_loops=False)
     return module, lowered.manifest
-
-
-def _keep_steps_out_of_line(module: ir.Module) -> None:
-    """Mark the functions the entry calls `noinline`. Inlined, the steps of
-    a graph become one large function whose noalias arguments turn into
-    alias scopes, and GVN's and DSE's alias queries grow faster than the
-    function: O3 of the MLP training step took 0.6 s instead of 0.16 s, and
-    the three graphs of a 6-layer MLP step 7.1 s instead of 4.7 s, with the
-    same speed at run time (IPSCCP still folds each step's constant range
-    arguments into it). Each step runs once per call, so the calls cost
-    nothing measurable."""
-    for block in module.get_global(program.ENTRY).blocks:
-        for instruction in block.instructions:
-            callee = getattr(instruction, "callee", None)
-            if isinstance(instruction, ir.CallInstr) and isinstance(callee, ir.Function) and callee.blocks:
-                callee.attributes.add("noinline")
 
 
 def llvm_ir(graph: Graph) -> str:
