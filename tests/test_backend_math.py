@@ -16,7 +16,7 @@ import pytest
 from llvmlite import ir
 
 from compiler.backend import mathfns
-from compiler.backend.target import emit_object, optimize, parse
+from compiler.backend.target import emit_assembly, emit_object, optimize, parse
 from runtime.host import identity, target_machine
 from runtime.loader import LoadedCode
 
@@ -272,3 +272,111 @@ def test_erf_exact_values(dtype):
     assert np.array_equal(got, want) and np.array_equal(np.signbit(got), np.signbit(want)), (
         f"erf({x}) = {got}")
     assert np.isnan(_run("erf", np.asarray([np.nan, -np.nan], dtype))).all()
+
+
+# -- float32 exp, expm1, tanh, sigmoid: dense sweeps ----------------------------------
+# Every `stride`-th float32 in [lo, hi] (about 2 million inputs), and every
+# float32 within 4096 steps of each edge: where the method switches (n's
+# half-way points, tanh's log(3)/2, expm1's 2^-25), where the result leaves
+# the normal range or reaches its limit, and where an argument is cut.
+LN2 = math.log(2)
+DENSE32 = {
+    "exp": (-105.0, 90.0, 1031, [88.72284, 127.5 * LN2, LN2 / 2, -LN2 / 2, -87.33655,
+                                 -125.5 * LN2, -103.27893, -149.5 * LN2, -103.972084]),
+    "expm1": (-20.0, 90.0, 1021, [88.72284, LN2 / 2, -LN2 / 2, 2.0 ** -25, -(2.0 ** -25),
+                                  -17.32868, -18.0]),
+    "tanh": (-10.0, 10.0, 1019, [LN2 / 4, math.log(3) / 2, 9.010914, 9.1, 2.0 ** -12]),
+    "sigmoid": (-105.0, 20.0, 1031, [LN2 / 2, 17.32868, -87.33655, -103.27893,
+                                     -103.972084]),
+}
+
+
+# A result just below a power of two has the smallest ulp for its size, so
+# relative errors count most there: for tanh and sigmoid, every float32 whose
+# result is in [0.96, 1) * 2^-k. (inverse function, k)
+BELOW_POWERS_OF_TWO = {"tanh": (np.arctanh, range(2, 7)),
+                       "sigmoid": (lambda y: -np.log(1 / y - 1), range(2, 7))}
+
+
+def _every_float32_between(a, b):
+    """Every float32 between a and b, which have the same sign."""
+    run = _float32_run(*sorted((abs(a), abs(b))))
+    return run if a > 0 else -run
+
+
+def _dense32(name):
+    lo, hi, stride, edges = DENSE32[name]
+    tanh_edges = [-e for e in edges] if name == "tanh" else []  # odd: both signs
+    parts = [-_float32_run(0.0, -lo, stride), _float32_run(0.0, hi, stride),
+             _near(np.float32, edges + tanh_edges, 4096)]
+    inverse, ks = BELOW_POWERS_OF_TWO.get(name, (None, ()))
+    parts += [_every_float32_between(inverse(0.96 * 2.0 ** -k), inverse(2.0 ** -k)) for k in ks]
+    return np.concatenate(parts)
+
+
+def _check_dense32(name):
+    x = _dense32(name)
+    got, want = _run(name, x), _reference(name, x)
+    _check_exceptional(got, want, x)  # overflow to inf, underflow to 0, -0.0
+    err = _ulps(got, want)
+    worst = int(np.argmax(err))
+    assert err[worst] <= MAX_ULPS[name][0], (
+        f"{name}({x[worst]!r}) = {got[worst]!r}, want {want[worst]!r}: {err[worst]} ulp "
+        f"over {x.size} inputs")
+
+
+@pytest.mark.parametrize("name", sorted(DENSE32))
+def test_float32_dense_sweep_within_bound(name):
+    _check_dense32(name)
+
+
+@pytest.mark.parametrize("name", ["exp", "sigmoid"])
+def test_float32_dense_sweep_without_ldexp(name, monkeypatch):
+    """Hosts without AVX-512 get 2^n as two multiplications instead of llvm.ldexp."""
+    monkeypatch.setattr(mathfns, "_ldexp_is_one_instruction", lambda: False)
+    _compiled.cache_clear()
+    try:
+        assert "llvm.ldexp" not in _compiled(name, np.float32)[0]
+        _check_dense32(name)
+    finally:
+        _compiled.cache_clear()
+
+
+@pytest.mark.skipif("+avx512f" not in identity()["features"].split(","),
+                    reason="llvm.ldexp is one instruction only with AVX-512")
+@pytest.mark.parametrize("name", ["exp", "sigmoid"])
+def test_float32_ldexp_is_one_vscalefps_without_calls(name):
+    mod = optimize(parse(str(_kernel(name, np.float32))))
+    asm = emit_assembly(mod)
+    assert "vscalefps" in asm and "call" not in asm, asm
+
+
+# Where float32 rounds each function to its limit, from the float64 value.
+SATURATES32 = {"tanh": (9.010914, 1.0), "sigmoid": (17.32868, 1.0), "expm1": (-17.32868, -1.0)}
+
+
+@pytest.mark.parametrize("name", sorted(SATURATES32))
+def test_float32_saturates_exactly(name):
+    """Exactly the limit from where it is the rounded value on: tanh = +-1
+    (odd), sigmoid = 1, expm1 = -1, through the largest floats and inf."""
+    start, limit = SATURATES32[name]
+    steps = _float32_run(abs(start), abs(start) * 1.01)[:4096]
+    far = np.asarray([20.0, 100.0, 1e10, np.finfo(np.float32).max, np.inf], np.float32)
+    x = np.concatenate([steps, far]) * np.float32(math.copysign(1.0, start))
+    got = _run(name, x)
+    assert (got == limit).all(), f"{name}({x[got != limit][:5]}) = {got[got != limit][:5]}"
+    if name == "tanh":
+        assert (_run(name, -x) == -limit).all()
+
+
+@pytest.mark.skipif("+fma" not in identity()["features"].split(","),
+                    reason="measured with fmuladd fused")
+@pytest.mark.parametrize("name", ["exp", "expm1"])
+def test_float32_exp_never_steps_down(name):
+    # Every float32 with |x| in [0.23, 0.36]: e^x grows by under an ulp per
+    # step there, and ln2/2 is where n changes; a polynomial whose last step
+    # was fma(A, r, 1) instead of adding r exactly stepped down near -0.25.
+    x = _float32_run(0.23, 0.36)
+    x = np.concatenate([-x[::-1], x])
+    steps = np.diff(_run(name, x))
+    assert (steps >= 0).all(), f"{name} decreases after x={x[:-1][steps < 0][:5]}"

@@ -5,10 +5,10 @@ lane, which costs more than the rest of an elementwise kernel. These
 functions emit straight-line IR in the builder's current block instead:
 float arithmetic, integer bit tricks, `select` for special cases and only
 intrinsics that become one vector instruction (fmuladd, fabs, copysign,
-rint), so the loop vectorizer turns a loop using them into plain SIMD code.
-Each function takes and returns a scalar float or double and computes in
-that precision; results (NaN, infinities, signed zeros, subnormals) follow
-NumPy's.
+rint, and ldexp where the host has AVX-512), so the loop vectorizer turns a
+loop using them into plain SIMD code. Each function takes and returns a
+scalar float or double and computes in that precision; results (NaN,
+infinities, signed zeros, subnormals) follow NumPy's.
 
 Methods, and the max error tests/test_backend_math.py measures against
 correctly rounded references (float32 / float64, ulps; float64 erf against
@@ -16,20 +16,30 @@ libm's erf). Measured on znver4, where fmuladd fuses; on a host without FMA
 the figures are the same except expm1 float64 at 2 ulp.
 
 - exp: n = rint(x/ln2), Cody-Waite r = x - n*ln2 with ln2 split hi+lo,
-  e^r = 1 + q with q a Taylor polynomial (degree 8 / 13), scaled by 2^n in
-  two exponent-bit multiplications so subnormal results round once.
-  1 / 1 ulp.
-- expm1: the same q; 2*(2^(n-1)*q + (2^(n-1) - 1/2)), which is q itself for
-  n = 0 and cannot overflow early; x for tiny |x| (keeps -0.0). 1 / 1 ulp.
+  e^r = 1 + q with q = r + r^2*P(r), scaled by 2^n so that subnormal
+  results round once. float64: q Taylor of degree 13, 2^n in two
+  exponent-bit multiplications. float32: q of degree 6, a minimax fit, n by
+  adding 1.5*2^23 to x/ln2, and 2^n by one vscalefps (llvm.ldexp) where the
+  host has AVX-512, else two multiplications (a loop y = exp(x) is 22
+  instructions instead of 32 on znver4). 1 / 1 ulp; float32 checked on
+  every input in [-105, 90] (all others give 0 or inf): never decreasing.
+- expm1: the same q (float32: of degree 7); 2*(2^(n-1)*q + (2^(n-1) -
+  1/2)), which is q itself for n = 0 and cannot overflow early; x for tiny
+  |x| (keeps -0.0). 1 / 1 ulp; float32 checked on every input in [-20, 90].
 - log: fdlibm/musl: x = 2^k * m with m in [sqrt(1/2), sqrt(2)), f = m-1,
   s = f/(2+f), polynomial in s^2 (Lg1..Lg4 / Lg1..Lg7); subnormals are
   pre-scaled. 1 / 1 ulp.
 - log1p: log(u) of u = 1+x plus the correction (1+x-u)/u for u's rounding
   (musl's log1p), x where u == 1. 1 / 1 ulp.
 - tanh: t = expm1(2|x|), t/(t+2) below |x| = log(3)/2, 1 - 2/(t+2) above,
-  copysign'd: no cancellation near 0, and t's error shrinks. 2 / 2 ulp.
+  copysign'd: no cancellation near 0, and t's error shrinks. float32 cuts
+  |x| at 9.1 (tanh is 1 from 9.01), so 2^(n-1) needs no range handling.
+  2 / 2 ulp; float32 checked on every input in [-10, 10].
 - sigmoid: e = exp(-|x|), (x >= 0 ? 1 : e) / (1+e), NumPy's stable form.
-  2 / 2 ulp (exp's ulp plus the division's, as NumPy's own formula).
+  2 / 2 ulp (exp's ulp plus the division's, as NumPy's own formula);
+  float32 checked on every input in [-105, 20]. Neither float32 tanh nor
+  sigmoid is monotone: each steps down by 1 ulp between 0.03% / 0.01% of
+  neighbouring inputs.
 - erf, float32: x + x*P(x^2) for |x| < 0.921875 (P of degree 5); above,
   1 - e^y with y = -a^2 + L(a) ~ log(erfc(a)), a = |x| cut at 4 (L of degree
   6), and e^y by a short exp whose n goes straight into the exponent bits:
@@ -46,17 +56,34 @@ import math
 
 from llvmlite import ir
 
+from runtime.host import identity
+
 # ln2 = HI + LO where HI has trailing zero bits, so n*HI is exact for every
 # exponent n these functions produce (Cody-Waite), per precision.
 _LN2_HI = {False: float.fromhex("0x1.62e4p-1"), True: float.fromhex("0x1.62e42feep-1")}
 _LN2_LO = {False: math.log(2) - _LN2_HI[False], True: 1.90821492927058770002e-10}
-# Taylor coefficients 1/2!, 1/3!, ... of (e^r - 1 - r) / r^2 for |r| <= ln2/2.
-_EXP_POLY = {wide: [1 / math.factorial(k) for k in range(2, deg + 1)]
-             for wide, deg in ((False, 8), (True, 13))}
+# float64: Taylor coefficients 1/2!, ..., 1/13! of (e^r - 1 - r) / r^2 for
+# |r| <= ln2/2.
+_EXP_POLY = [1 / math.factorial(k) for k in range(2, 14)]
 # Argument clamps: beyond them the result is already 0/-1 or inf, and n stays
 # small enough for the exponent arithmetic below.
 _EXP_RANGE = {False: (-104.0, 89.0), True: (-746.0, 710.0)}
 _EXPM1_LOW = {False: -18.0, True: -40.0}
+# float32 exp, expm1, tanh, sigmoid and erf: adding _SHIFT = 1.5*2^23 to
+# x/ln2 rounds it to an integer n held in the sum's low mantissa bits, from
+# which shifts make 2^n. e^r on |r| <= ln2/2 is 1 + r + r^2*P(r), P a minimax
+# fit rounded to float32 one coefficient at a time, highest first, refitting
+# the rest: of degree 4 weighted by e^r for exp (3.7e-9 relative), of degree
+# 5 weighted by e^r - 1 for expm1 and tanh (2.3e-9; degree 4's 1.7e-8 made
+# expm1 2 ulp and tanh 3).
+_SHIFT = 1.5 * 2.0 ** 23
+_EXPF_POLY = [float.fromhex(h) for h in (
+    "0x1.fffffcp-2", "0x1.555492p-3", "0x1.5558f4p-5", "0x1.123a1ap-7", "0x1.6a23aep-10")]
+_EXPM1F_POLY = [float.fromhex(h) for h in (
+    "0x1p-1", "0x1.555554p-3", "0x1.5554b0p-5", "0x1.11118ap-7", "0x1.6d7238p-10",
+    "0x1.a032b4p-13")]
+# tanh rounds to +-1 from |x| = 9.01 (13 ln2): beyond 9.1 only n grows.
+_TANHF_CLAMP = 9.1
 # fdlibm's log polynomial in s^2 (musl logf.c / log.c).
 _LOG_POLY = {
     False: [float.fromhex(h) for h in ("0xaaaaaa.0p-24", "0xccce13.0p-25",
@@ -198,33 +225,94 @@ class _Emitter:
         x = self.sel(self.cmp(">=", x, lo), x, lo)
         return self.sel(self.cmp(">", x, hi), hi, x)
 
+    def limit(self, x, lo=None, hi=None):
+        """x limited to [lo, hi] with NaN kept: one max and one min instruction."""
+        if lo is not None:
+            x = self.sel(self.cmp("<", x, lo), lo, x)
+        if hi is not None:
+            x = self.sel(self.cmp(">", x, hi), hi, x)
+        return x
+
     def nan_through(self, x, result):
         return self.b.select(self.b.fcmp_unordered("uno", x, x), x, result)
 
     def reduce_exp(self, x, lo: float, hi: float):
-        """x clamped to [lo, hi] = n*ln2 + r, |r| <= ln2/2; returns (int n, e^r - 1)."""
+        """float64: x clamped to [lo, hi] = n*ln2 + r, |r| <= ln2/2; returns
+        (int n, e^r - 1)."""
         x = self.clamp(x, lo, hi)
         nf = self.call("llvm.rint", self.mul(x, 1 / math.log(2)))
         neg_n = self.b.fneg(nf)
         r = self.fma(neg_n, _LN2_HI[self.wide], x)
         r = self.fma(neg_n, _LN2_LO[self.wide], r)
-        q = self.fma(self.mul(r, r), self.horner(r, _EXP_POLY[self.wide]), r)
+        q = self.fma(self.mul(r, r), self.horner(r, _EXP_POLY), r)
         return self.to_int(nf), q
+
+    def split_exp_float(self, x):
+        """x = n*ln2 + r, |r| <= ln2/2, for float32 |x| < 2^21: (shifted, r),
+        where shifted = _SHIFT + n holds n in its low mantissa bits."""
+        shifted = self.fma(x, 1 / math.log(2), _SHIFT)
+        neg_n = self.sub(_SHIFT, shifted)  # exact
+        r = self.fma(neg_n, _LN2_HI[False], x)
+        return shifted, self.fma(neg_n, _LN2_LO[False], r)
+
+    def times_pow2(self, p, shifted):
+        """p * 2^n for p in [0.7, 1.5], n = shifted - _SHIFT in [-150, 128], as
+        one correctly rounded product: subnormals round once, large n gives
+        inf. AVX-512's vscalefps does that in one instruction (llvm.ldexp);
+        elsewhere llvm.ldexp is a libm call per lane, so two exponent-bit
+        multiplications, by 2^(n/2) and 2^(n - n/2), both normal."""
+        n = self.b.sub(self.bits(shifted), self.bits(self.c(_SHIFT)))
+        if _ldexp_is_one_instruction():
+            fnty = ir.FunctionType(self.ty, [self.ty, self.ity])
+            ldexp = self.b.module.declare_intrinsic("llvm.ldexp", [self.ty, self.ity], fnty)
+            return self.b.call(ldexp, [p, n])
+        half = self.b.ashr(n, self.ic(1))
+        return self.mul(self.mul(p, self.pow2(half)), self.pow2(self.b.sub(n, half)))
+
+    def half_pow2(self, shifted):
+        """2^(n-1) for n = shifted - _SHIFT in [-125, 128]: the low bits of
+        shifted shifted into the exponent field, added to 0.5's."""
+        n_bits = self.b.shl(self.bits(shifted), self.ic(self.mant))
+        return self.from_bits(self.b.add(n_bits, self.bits(self.c(0.5))))
+
+    def expm1_poly(self, r, coeffs=_EXPM1F_POLY):
+        """e^r - 1 for |r| <= ln2/2, float32: r + r^2*P(r), r added exactly
+        in the last fma, which keeps it increasing with r."""
+        return self.fma(self.mul(r, r), self.horner(r, coeffs), r)
 
     # -- functions --------------------------------------------------------
     def exp(self, x):
+        if not self.wide:
+            return self._exp_float(x)
         n, q = self.reduce_exp(x, *_EXP_RANGE[self.wide])
         half = self.b.ashr(n, self.ic(1))  # 2^n = 2^half * 2^(n-half), both normal
         y = self.mul(self.mul(self.add(q, 1.0), self.pow2(half)),
                      self.pow2(self.b.sub(n, half)))
         return self.nan_through(x, y)
 
+    def _exp_float(self, x, overflows=True):
+        """e^r by a polynomial, times 2^n (times_pow2); NaN passes through.
+        Without `overflows` (x <= 0) the upper limit is left out."""
+        lo, hi = _EXP_RANGE[False]
+        shifted, r = self.split_exp_float(self.limit(x, lo, hi if overflows else None))
+        return self.times_pow2(self.add(self.expm1_poly(r, _EXPF_POLY), 1.0), shifted)
+
     def expm1(self, x):
+        if not self.wide:
+            return self._expm1_float(x)
         n, q = self.reduce_exp(x, _EXPM1_LOW[self.wide], _EXP_RANGE[self.wide][1])
         s = self.pow2(self.b.sub(n, self.ic(1)))  # 2^(n-1): normal up to overflow
         y = self.mul(self.fma(s, q, self.sub(s, 0.5)), 2.0)
         tiny = self.cmp("<", self.abs(x), 2.0 ** -(self.mant + 2))
         return self.nan_through(x, self.sel(tiny, x, y))
+
+    def _expm1_float(self, x):
+        """As float64's, with 2^(n-1) from shifted's bits: n >= -26 here."""
+        shifted, r = self.split_exp_float(self.limit(x, _EXPM1_LOW[False], _EXP_RANGE[False][1]))
+        s = self.half_pow2(shifted)
+        y = self.mul(self.fma(s, self.expm1_poly(r), self.sub(s, 0.5)), 2.0)
+        # x itself below 2^-25: keeps -0.0, and subnormals that s*q would round
+        return self.sel(self.cmp("<", self.abs(x), 2.0 ** -25), x, y)
 
     def log(self, x, c=None):
         """log(x) + c for a correction c much smaller than ulp(log(x))."""
@@ -261,13 +349,28 @@ class _Emitter:
         return self.sel(self.cmp("==", u, math.inf), u, y)
 
     def tanh(self, x):
+        if not self.wide:
+            return self._tanh_float(x)
         t = self.expm1(self.mul(self.abs(x), 2.0))  # tanh|x| = t/(t+2) = 1 - 2/(t+2)
         big = self.cmp(">", self.abs(x), math.log(3) / 2)  # where 2/(t+2) < 1/2
         q = self.div(self.sel(big, 2.0, t), self.add(t, 2.0))
         return self.call("llvm.copysign", self.sel(big, self.sub(1.0, q), q), x)
 
+    def _tanh_float(self, x):
+        """float64's method with t/2 = num = 2^(n-1)*q + (2^(n-1) - 1/2) and
+        den = num + 1, so that tanh|x| = num/den = 1 - 1/den."""
+        a = self.limit(self.mul(self.abs(x), 2.0), hi=2 * _TANHF_CLAMP)  # NaN kept
+        shifted, r = self.split_exp_float(a)
+        s, q = self.half_pow2(shifted), self.expm1_poly(r)
+        num = self.fma(s, q, self.sub(s, 0.5))
+        den = self.add(num, 1.0)  # num's rounding error then cancels in part
+        big = self.cmp(">", a, math.log(3))  # where 1/den < 1/2: no cancellation
+        d = self.div(self.sel(big, 1.0, num), den)
+        return self.call("llvm.copysign", self.sel(big, self.sub(1.0, d), d), x)
+
     def sigmoid(self, x):
-        e = self.exp(self.b.fneg(self.abs(x)))
+        neg = self.b.fneg(self.abs(x))
+        e = self.exp(neg) if self.wide else self._exp_float(neg, overflows=False)
         return self.div(self.sel(self.cmp(">=", x, 0.0), 1.0, e), self.add(e, 1.0))
 
     def erf(self, x):
@@ -285,9 +388,8 @@ class _Emitter:
         # puts n in the exponent field. ln2 in float32 is 2e-9 off, so r (n*ln2
         # exact inside the fma) is off by under 6e-8 for |n| <= 26, which moves
         # 1 - e^y by under 0.02 ulp: no Cody-Waite split.
-        shift = 1.5 * 2.0 ** 23
-        shifted = self.fma(y, 1 / math.log(2), shift)
-        r = self.fma(self.sub(shifted, shift), -math.log(2), y)
+        shifted = self.fma(y, 1 / math.log(2), _SHIFT)
+        r = self.fma(self.sub(shifted, _SHIFT), -math.log(2), y)
         scaled = self.b.add(self.bits(self.horner(r, _ERFF_EXP)),
                             self.b.shl(self.bits(shifted), self.ic(self.mant)))
         far = self.call("llvm.copysign", self.sub(1.0, self.from_bits(scaled)), x)
@@ -321,6 +423,12 @@ class _Emitter:
         far = self.sel(self.cmp(">=", ax, 6.0), 1.0, far)
         y = self.sel(inside[1], self.add(y, _ERX), far)
         return self.sel(inside[0], near, self.call("llvm.copysign", y, x))
+
+
+def _ldexp_is_one_instruction() -> bool:
+    """Whether llvm.ldexp becomes vscalefps/vscalefss here (AVX-512); the
+    code is compiled for this host only (runtime/host.py)."""
+    return "+avx512f" in identity()["features"].split(",")
 
 
 def _public(method: str, doc: str):
