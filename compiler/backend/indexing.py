@@ -124,7 +124,7 @@ def matmul_items(node) -> tuple[int, int, int]:
     *batch, m, n = node.out.shape
     entries = math.prod(batch)
     nr = gemm.tile_columns(node.out.dtype.name)
-    width = max(nr, _MIN_SLAB, -(-n // _SLABS) // -nr * -nr)
+    width = max(nr, _MIN_SLAB, n // _SLABS // nr * nr)  # rounded down: 784 makes 4 slabs, not 3 (2 threads: 2 each)
     slabs = 1 if m < 2 or n < 2 * width else n // width
     return entries * slabs, slabs, (n // slabs if slabs == 1 else width)
 
