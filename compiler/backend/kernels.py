@@ -4,7 +4,8 @@ The loops run over the kernel's output shape (its dims of size > 1, row
 major, so the innermost loop walks contiguous memory and LLVM vectorizes
 it); a kernel with a reduction adds inner loops over the reduced dims,
 accumulating in a register, then computes the epilogue once per output
-element. Every body value is evaluated at a *projection*: for each of its
+element, except a sum that keeps its source's innermost axis (a bias
+gradient): that one keeps a row of sums and adds whole rows into it. Every body value is evaluated at a *projection*: for each of its
 dims, the loop whose index it takes (or none: a size-1 dim). Broadcasting,
 `expand` and size-1 reshapes only change projections, and an input is read
 at `sum(stride * index)` of its layout, so broadcasting and strided views
@@ -25,7 +26,9 @@ import llvmlite.ir as ir
 from .. import dtypes
 from ..ops.registry import Group
 from . import scalar_ops, types
-from .loops import I64, const, linear_offset, loop_nest
+from .loops import I64, const, for_range, linear_offset, loop_nest
+
+MAX_COLUMN_SUMS = 1 << 13  # a row of sums on the stack (64 KiB at most)
 
 @dataclass
 class Kernel:
@@ -158,19 +161,73 @@ class KernelEmitter:
         out, *inputs, start, stop = self.fn.args
         self.inputs = inputs
         counts = [self._extent(g) for g in self.outer]
-        with loop_nest(b, [stop] + counts[1:] if counts else [], "o", start) as outer_index:
-            index = self._spread(self.outer, outer_index)
-            if self.reduction is not None:
-                self.reduced = self._reduce(b, self.inner, index)
-            value = self._evaluate(b, self.body.outputs[0], self.out_proj, index, {})
-            out_strides = self._loop_strides(self.out_proj, self.out_strides)
-            dtype = self.body.outputs[0].dtype
-            types.store(b, value, types.element_pointer(b, out, dtype, self._offset(b, out_strides, index)), dtype)
+        bounds = [(start, stop)] + [(0, n) for n in counts[1:]]
+        if self._sums_down_columns():
+            self._emit_column_sum(b, bounds)
+        else:
+            with loop_nest(b, [hi for _, hi in bounds], "o", start) as outer_index:
+                index = self._spread(self.outer, outer_index)
+                if self.reduction is not None:
+                    self.reduced = self._reduce(b, self.inner, index)
+                self._store(b, index)
         b.ret_void()
         iterations = 1
         for n in self.loops.sizes:
             iterations *= n
         return Kernel(self.fn, counts[0] if counts else 1, iterations * max(1, len(self.body.nodes)))
+
+    def _store(self, b, index):
+        """The body's output at the loop indices `index`, evaluated and stored."""
+        value = self._evaluate(b, self.body.outputs[0], self.out_proj, index, {})
+        out_strides = self._loop_strides(self.out_proj, self.out_strides)
+        dtype = self.body.outputs[0].dtype
+        types.store(b, value, types.element_pointer(b, self.fn.args[0], dtype, self._offset(b, out_strides, index)),
+                    dtype)
+
+    # ---- sums over leading axes -------------------------------------------------
+    def _sums_down_columns(self) -> bool:
+        """A sum whose source's innermost axis is kept (a [rows, C] -> [C]
+        sum, a bias gradient): reduced innermost, every step would read a
+        new row and nothing vectorizes. Instead the kernel keeps a row of C
+        sums, adding one source row at a time, vectorized along it; each
+        sum still adds its terms in row order."""
+        if self.reduction is None or self.reduction.op != "sum" or not self.outer or not self.inner:
+            return False
+        kept = [p for p in self.source_proj if p is not None]
+        innermost = kept[-1] if kept else None
+        return innermost is not None and innermost in self.outer[-1] and \
+            self._extent(self.outer[-1]) <= MAX_COLUMN_SUMS
+
+    def _emit_column_sum(self, b, bounds):
+        """for the outer loops but the last: zero a row of sums; for every
+        reduced index, add the source row into it; then compute and store
+        the body's output for each column from its sum."""
+        node = self.reduction
+        acc_type = types.register(node.out.dtype)
+        with b.goto_entry_block():
+            sums = b.alloca(acc_type, self._extent(self.outer[-1]), name="column_sums")
+        columns = bounds[-1] if len(bounds) > 1 else bounds[0]
+        lead = bounds[:-1]
+
+        def per_column(body):
+            with for_range(b, columns[1], "col", columns[0]) as c:
+                body(c, b.gep(sums, [c], inbounds=True, source_etype=acc_type))
+
+        with loop_nest(b, [hi for _, hi in lead], "o", lead[0][0] if lead else 0) as lead_index:
+            per_column(lambda c, slot: b.store(_reduction_init("sum", node.out.dtype), slot))
+            with loop_nest(b, [self._extent(g) for g in self.inner], "r") as inner_index:
+                def add_row(c, slot):
+                    index = self._spread(self.outer, lead_index + [c])
+                    index.update(self._spread(self.inner, inner_index))
+                    value = self._evaluate(b, node.inputs[0], self.source_proj, index, {})
+                    value = types.convert(b, value, node.inputs[0].dtype, node.out.dtype)
+                    b.store(_add(b, b.load(slot, typ=acc_type), value), slot)
+                per_column(add_row)
+
+            def finish(c, slot):
+                self.reduced = b.load(slot, typ=acc_type)
+                self._store(b, self._spread(self.outer, lead_index + [c]))
+            per_column(finish)
 
     def _extent(self, group):
         n = 1
