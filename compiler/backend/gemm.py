@@ -441,12 +441,15 @@ def define_gemm(module: ir.Module, dtype_name: str, gemm_form: str = "blocked") 
             arg.add_attribute("noalias")
     m, n, k, a, ars, acs, bm, brs, bcs, c, ldc, scratch = fn.args
     e = _Emit(ir.IRBuilder(fn.append_basic_block("entry")), plan)
-    zeros = lambda: e.loop(0, m, 1, lambda i: e.loop(0, n, 1, lambda j: e.store(e.zero(), e.at(c, (i, ldc), j))))  # noqa: E731
-    if gemm_form == "blocked":
-        product = lambda: _blocked(e, *fn.args)  # noqa: E731
-    else:  # C^T = B^T A^T: a 1 x M row of C is the same memory as an M x 1 column
-        product = lambda: e.branch(e.eq(n, 1), lambda: _matvec(e, m, k, a, ars, acs, bm, brs, c),  # noqa: E731
-                                   lambda: _matvec(e, n, k, bm, bcs, brs, a, acs, c))
+    def zeros():
+        e.loop(0, m, 1, lambda i: e.loop(0, n, 1, lambda j: e.store(e.zero(), e.at(c, (i, ldc), j))))
+
+    def product():
+        if gemm_form == "blocked":
+            _blocked(e, *fn.args)
+        else:  # C^T = B^T A^T: a 1 x M row of C is the same memory as an M x 1 column
+            e.branch(e.eq(n, 1), lambda: _matvec(e, m, k, a, ars, acs, bm, brs, c),
+                     lambda: _matvec(e, n, k, bm, bcs, brs, a, acs, c))
     e.branch(e.eq(k, 0), zeros, product)
     e.b.ret_void()
     return fn

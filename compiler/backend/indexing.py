@@ -126,7 +126,7 @@ def matmul_items(node) -> tuple[int, int, int]:
     nr = gemm.tile_columns(node.out.dtype.name)
     width = max(nr, _MIN_SLAB, n // _SLABS // nr * nr)  # rounded down: 784 makes 4 slabs, not 3 (2 threads: 2 each)
     slabs = 1 if m < 2 or n < 2 * width else n // width
-    return entries * slabs, slabs, (n // slabs if slabs == 1 else width)
+    return entries * slabs, slabs, (n if slabs == 1 else width)
 
 
 def emit_matmul(module, name, node, x: Layout, y: Layout) -> ir.Function:

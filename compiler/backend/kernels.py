@@ -5,8 +5,9 @@ major, so the innermost loop walks contiguous memory and LLVM vectorizes
 it); a kernel with a reduction adds inner loops over the reduced dims,
 accumulating in a register, then computes the epilogue once per output
 element, except a sum that keeps its source's innermost axis (a bias
-gradient): that one keeps a row of sums and adds whole rows into it. Every body value is evaluated at a *projection*: for each of its
-dims, the loop whose index it takes (or none: a size-1 dim). Broadcasting,
+gradient): that one keeps a row of sums and adds whole rows into it.
+Every body value is evaluated at a *projection*: for each of its dims,
+the loop whose index it takes (or none: a size-1 dim). Broadcasting,
 `expand` and size-1 reshapes only change projections, and an input is read
 at `sum(stride * index)` of its layout, so broadcasting and strided views
 cost no code. Adjacent loops are merged when every access stays affine, so
@@ -19,6 +20,7 @@ is computed whole by one thread, in the same order as on one.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import llvmlite.ir as ir
@@ -29,6 +31,7 @@ from . import scalar_ops, types
 from .loops import I64, const, for_range, linear_offset, loop_nest
 
 MAX_COLUMN_SUMS = 1 << 13  # a row of sums on the stack (64 KiB at most)
+
 
 @dataclass
 class Kernel:
@@ -171,10 +174,7 @@ class KernelEmitter:
                     self.reduced = self._reduce(b, self.inner, index)
                 self._store(b, index)
         b.ret_void()
-        iterations = 1
-        for n in self.loops.sizes:
-            iterations *= n
-        return Kernel(self.fn, counts[0] if counts else 1, iterations * max(1, len(self.body.nodes)))
+        return Kernel(self.fn, counts[0] if counts else 1, math.prod(self.loops.sizes) * max(1, len(self.body.nodes)))
 
     def _store(self, b, index):
         """The body's output at the loop indices `index`, evaluated and stored."""
@@ -194,9 +194,7 @@ class KernelEmitter:
         if self.reduction is None or self.reduction.op != "sum" or not self.outer or not self.inner:
             return False
         kept = [p for p in self.source_proj if p is not None]
-        innermost = kept[-1] if kept else None
-        return innermost is not None and innermost in self.outer[-1] and \
-            self._extent(self.outer[-1]) <= MAX_COLUMN_SUMS
+        return bool(kept) and kept[-1] in self.outer[-1] and self._extent(self.outer[-1]) <= MAX_COLUMN_SUMS
 
     def _emit_column_sum(self, b, bounds):
         """for the outer loops but the last: zero a row of sums; for every

@@ -24,9 +24,9 @@ from typing import Callable
 
 import llvmlite.ir as ir
 
+from runtime import threads
 from runtime.cache import DiskCache
 from runtime.host import identity
-from runtime import threads
 from runtime.loader import LoadedCode
 
 from . import gemm, parallel, target

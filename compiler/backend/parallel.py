@@ -35,7 +35,7 @@ import llvmlite.ir as ir
 from runtime.host import identity
 
 from . import types
-from .loops import I64, const
+from .loops import I64, const, for_range
 
 PARALLEL_FOR = "jitgrad_parallel_for"
 WORKER = "jitgrad_worker"
@@ -44,7 +44,6 @@ INIT = "jitgrad_pool_init"
 TASK_TYPE = ir.FunctionType(ir.VoidType(), [types.PTR, I64])
 PARALLEL_FOR_TYPE = ir.FunctionType(ir.VoidType(), [types.PTR, types.PTR, I64])
 
-I32 = ir.IntType(32)
 # Polls (a pause each, ~10-40 ns on x86) before sleeping on a condvar. On the
 # idle 2-core VM, softmax 4096x1024 (3 split steps) took 1.23-1.55 ms with
 # 4096 polls, 1.40-1.85 with 1024 and 1.67-2.04 with none; with another
@@ -60,7 +59,7 @@ _POOL = ir.LiteralStructType([_SYNC] * 4 + [I64, types.PTR, types.PTR, I64, I64,
 
 
 def module() -> ir.Module:
-    """The pool's state (one per process: the library is loaded once) and its three functions."""
+    """The pool's state (one per process: the library is loaded once) and its functions."""
     m = ir.Module("jitgrad_parallel")
     pool = ir.GlobalVariable(m, _POOL, "jitgrad_pool")
     pool.initializer = ir.Constant(_POOL, None)  # zeros: glibc's static initializers
@@ -73,7 +72,7 @@ def module() -> ir.Module:
 class _Pool:
     def __init__(self, m: ir.Module, pool):
         self.m, self.pool = m, pool
-        declare = lambda name, *args: ir.Function(m, ir.FunctionType(I32, list(args)), name)  # noqa: E731
+        declare = lambda name, *args: ir.Function(m, ir.FunctionType(types.I32, list(args)), name)  # noqa: E731
         self.lock = declare("pthread_mutex_lock", types.PTR)
         self.unlock = declare("pthread_mutex_unlock", types.PTR)
         self.trylock = declare("pthread_mutex_trylock", types.PTR)
@@ -83,7 +82,7 @@ class _Pool:
         self.cond_init = declare("pthread_cond_init", types.PTR, types.PTR)
 
     def field(self, b, name):
-        return b.gep(self.pool, [const(0), ir.Constant(I32, _FIELDS.index(name))], inbounds=True,
+        return b.gep(self.pool, [const(0), ir.Constant(types.I32, _FIELDS.index(name))], inbounds=True,
                      source_etype=_POOL)
 
     def get(self, b, name, typ=I64):
@@ -202,7 +201,7 @@ class _Pool:
         b.cbranch(worth, try_post, inline)
         b.position_at_end(try_post)
         busy = self.field(b, "busy")
-        b.cbranch(b.icmp_signed("==", b.call(self.trylock, [busy]), ir.Constant(I32, 0)), post, inline)
+        b.cbranch(b.icmp_signed("==", b.call(self.trylock, [busy]), ir.Constant(types.I32, 0)), post, inline)
 
         b.position_at_end(post)
         mutex = self.field(b, "mutex")
@@ -228,17 +227,8 @@ class _Pool:
         b.ret_void()
 
         b.position_at_end(inline)
-        loop, body, end = (fn.append_basic_block(n) for n in ("loop", "body", "end"))
-        b.branch(loop)
-        b.position_at_end(loop)
-        i = b.phi(I64, "i")
-        i.add_incoming(const(0), inline)
-        b.cbranch(b.icmp_signed("<", i, n), body, end)
-        b.position_at_end(body)
-        b.call(types.FunctionPointer(task, TASK_TYPE), [ctx, i])
-        i.add_incoming(b.add(i, const(1)), body)
-        b.branch(loop)
-        b.position_at_end(end)
+        with for_range(b, n) as i:
+            b.call(types.FunctionPointer(task, TASK_TYPE), [ctx, i])
         b.ret_void()
 
     def _set_limit(self):
@@ -250,7 +240,6 @@ class _Pool:
         self.put(b, "limit", fn.args[0])
         b.call(self.unlock, [mutex])
         b.ret_void()
-
 
     def _init(self):
         """A fresh pool with no job and no workers allowed: before the first

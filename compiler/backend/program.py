@@ -261,7 +261,7 @@ class _ProgramBuilder:
             step.fn.attributes.add("noinline")
             pointers = [pointer(o) for o in step.operands]
             if step.tasks > 1:
-                self._call_in_tasks(b, step, pointers, arg(n_inputs + n_buffers + 2 + self._import(library.PARALLEL_FOR)))
+                self._call_in_tasks(b, step, pointers, pointer(("import", self._import(library.PARALLEL_FOR))))
                 continue
             result = b.call(step.fn, pointers + ([const(0), const(step.extent)] if step.extent is not None else []))
             if step.fn.function_type.return_type == I32:
