@@ -23,10 +23,13 @@ For a graph `f32[10] -> f32[10]` the function reads:
                     state = new_state()
                 args = state.args
                 args[0] = address(a0)
-                block = new_block()  # a ctypes array here (executable.py says why)
-                start = block_address(block)
-                pad = -start % 64
-                start += pad
+                block = state.block  # the last call's outputs, unless the caller still holds them
+                if getrefcount(block) != idle:
+                    block = state.block = new_block()  # a ctypes array here (executable.py says why)
+                    start = block_address(block)
+                    state.pad = -start % 64
+                    state.start = start + state.pad
+                pad, start = state.pad, state.start
                 b0 = ndarray(s1, d1, block, pad + 0)
                 args[1] = start + 0
                 status = entry(state.args_address)
@@ -37,16 +40,19 @@ For a graph `f32[10] -> f32[10]` the function reads:
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 
-def fast_call(exe, address, alignment: int):
+def fast_call(exe, address, alignment: int, idle_block: int):
     """`call(arrays)` for `exe` (an Executable), None where the general path
     must run; `address(array)` is the data address of a C-contiguous array;
-    buffers start on `alignment`."""
+    buffers start on `alignment`; `idle_block` is the reference count of an
+    output block that only the thread state holds (executable.py)."""
     consts = {"ndarray": np.ndarray, "local": exe._local, "new_state": exe._state, "address": address,
               "new_block": exe._new_block, "block_address": exe._block_address, "entry": exe._entry,
-              "error": exe._error}
+              "error": exe._error, "getrefcount": sys.getrefcount, "idle": idle_block}
 
     def const(value) -> str:
         name = f"c{len(consts)}"
@@ -61,8 +67,10 @@ def fast_call(exe, address, alignment: int):
             "args = state.args"]
     body += [f"args[{i}] = address({a})" for i, a in enumerate(names)]
     if exe._buffers:
-        body += ["block = new_block()", "start = block_address(block)", f"pad = -start % {alignment}",
-                 "start += pad"]
+        body += ["block = state.block", "if getrefcount(block) != idle:",
+                 "    block = state.block = new_block()", "    start = block_address(block)",
+                 f"    state.pad = -start % {alignment}", "    state.start = start + state.pad",
+                 "pad, start = state.pad, state.start"]
     for k, (slot, shape, dtype, offset) in enumerate(exe._buffers):
         body += [f"b{k} = ndarray({const(shape)}, {const(dtype)}, block, pad + {offset})",
                  f"args[{slot}] = start + {offset}"]

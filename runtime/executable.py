@@ -5,8 +5,8 @@ compiler/backend/program.py for the argument layout). A call checks each
 input's shape and dtype against the manifest before native code runs (a
 mismatch is a ValueError, a non-array a TypeError, never an out-of-bounds read), copies
 non-contiguous inputs (negative strides included) to contiguous ones,
-allocates fresh output buffers (64-byte aligned, as the arena), and calls the entry once through a
-prebuilt ctypes argument array. The arena and the argument array are per
+hands out output buffers (64-byte aligned, as the arena) from a block no earlier result still
+holds, and calls the entry once through a prebuilt ctypes argument array. The arena and the argument array are per
 thread, so concurrent calls from several threads never share scratch memory.
 
 A small graph's native code takes less time than the Python around it, so
@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import math
+import sys
 import threading
 
 import numpy as np
@@ -28,7 +29,7 @@ from .call_code import fast_call
 from .loader import LoadedCode
 
 ALIGNMENT = 64
-SMALL_OUTPUTS = 1 << 15  # bytes: up to this, a call's output block is a ctypes array (see _fresh_buffers)
+SMALL_OUTPUTS = 1 << 15  # bytes: up to this, a call's output block is a ctypes array (see _output_buffers)
 _ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)  # releases the GIL while native code runs
 _POINTER = ctypes.c_void_p.from_address
 _DATA_FIELD = object.__basicsize__  # NumPy's array struct: the object header, then `char *data`
@@ -46,6 +47,8 @@ class _ThreadState:
         self.args_address = ctypes.addressof(self.args)  # cheaper to pass than the array
         self.arena = aligned_empty(arena_bytes)
         self.error = np.zeros(2, np.int64)
+        self.block = None  # the last call's output block, reused by the next call once nothing holds it
+        self.pad = self.start = 0  # where in `block` the aligned outputs start, and their address
         self.args[n_slots - 2] = self.arena.ctypes.data
         self.args[n_slots - 1] = self.error.ctypes.data
         for k, function in enumerate(imports):
@@ -58,6 +61,20 @@ def _thread_state(local: threading.local, n_slots: int, imports: list[int], aren
     if state is None:
         state = local.state = _ThreadState(n_slots, imports, arena_bytes)
     return state
+
+
+def _idle_refcount() -> int:
+    """`sys.getrefcount` of a thread state's block that only the state holds,
+    read as the calls read it (`block = state.block`, then the count): any
+    result array, or a view of one, adds to it, since NumPy makes the block
+    the base of every view of its memory."""
+    state = _ThreadState.__new__(_ThreadState)
+    state.block = bytearray()
+    block = state.block
+    return sys.getrefcount(block)
+
+
+IDLE_BLOCK = _idle_refcount()
 
 
 def _struct_address(array: np.ndarray) -> int:
@@ -121,7 +138,7 @@ class Executable:
                                   self._output_bytes))
             nbytes = math.prod(shape) * np.dtype(dtype).itemsize
             self._output_bytes += -(-nbytes // ALIGNMENT) * ALIGNMENT
-        # A new block per call, and its address: a ctypes array for small outputs, a NumPy one for others.
+        # How to make an output block, and its address: a ctypes array for small outputs, a NumPy one for others.
         block_bytes = self._output_bytes + ALIGNMENT
         if self._output_bytes <= SMALL_OUTPUTS:
             self._new_block, self._block_address = ctypes.c_char * block_bytes, ctypes.addressof
@@ -135,7 +152,7 @@ class Executable:
         self._error = functools.partial(_native_error, tuple(manifest.get("errors", ())))
         # The common case as straight-line code (call_code.py): the outputs, or None where the general
         # path must run. Callers that count every 0.1 us call it themselves, as __call__ does.
-        self.fast_call = fast_call(self, address, ALIGNMENT)
+        self.fast_call = fast_call(self, address, ALIGNMENT, IDLE_BLOCK)
 
     def __call__(self, arrays) -> list[np.ndarray]:
         outputs = self.fast_call(arrays)
@@ -162,26 +179,33 @@ class Executable:
                 array = np.ascontiguousarray(array)
                 keep.append(array)
             args[i] = address(array)
-        buffers = self._fresh_buffers(args)
+        buffers = self._output_buffers(state)
         status = self._entry(state.args_address)
         if status:
             raise self._error(status, state.error)
         return [buffers[k] if kind == "buffer" else arrays[k] for kind, k in self._outputs]
 
-    def _fresh_buffers(self, args) -> list[np.ndarray]:
-        """The call's output buffers, their addresses written into `args`. A
-        result must never share memory with a later call's, so each call gets
-        a new block. Small blocks are ctypes arrays: their address is known
-        without asking NumPy, and NumPy views them without describing them
-        first; ctypes zeroes them, which only small sizes can afford."""
-        block = self._new_block()
-        start = self._block_address(block)
-        pad = -start % ALIGNMENT
-        start += pad
+    def _output_buffers(self, state) -> list[np.ndarray]:
+        """The call's output buffers, their addresses written into the
+        argument array. A result must never share memory with one the caller
+        still holds, so the last call's block is reused only when nothing but
+        this state refers to it (the caller dropped every result and every view
+        of one); else the call gets a new block. Reuse saves more than the
+        allocation: a big block is fresh pages that the kernel zeroes on first
+        touch (a third of a 64 MB elementwise call). Small blocks are ctypes
+        arrays: their address is known without asking NumPy, and NumPy views
+        them without describing them first; ctypes zeroes them, which only
+        small sizes can afford."""
+        block = state.block
+        if sys.getrefcount(block) != IDLE_BLOCK:
+            block = state.block = self._new_block()
+            address = self._block_address(block)
+            state.pad = -address % ALIGNMENT
+            state.start = address + state.pad
         buffers = []
         for slot, shape, dtype, offset in self._buffers:
-            buffers.append(np.ndarray(shape, dtype, block, pad + offset))
-            args[slot] = start + offset
+            buffers.append(np.ndarray(shape, dtype, block, state.pad + offset))
+            state.args[slot] = state.start + offset
         return buffers
 
 

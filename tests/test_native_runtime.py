@@ -118,6 +118,26 @@ def test_each_call_gets_fresh_aligned_outputs(n):
     assert all(out.ctypes.data % 64 == 0 for out in first + second)
 
 
+@pytest.mark.parametrize("n", [10, SMALL_OUTPUTS], ids=["small", "large"])
+@pytest.mark.parametrize("path", ["generated", "checked"])
+def test_a_block_is_reused_only_once_nothing_holds_its_results(n, path):
+    exe = native.compile_graph(add_graph(n), DiskCache(enabled=False))
+    call = exe.fast_call if path == "generated" else exe._checked_call
+    x, y = np.arange(n, dtype=np.float32), np.full(n, 2, np.float32)
+    address = call([x, y])[0].ctypes.data  # dropped at once
+    assert call([x, y])[0].ctypes.data == address
+    held = call([x, y])
+    view = held[1][1:]
+    del held
+    later = call([y, y])
+    assert not np.shares_memory(view, later[0]) and not np.shares_memory(view, later[1])
+    np.testing.assert_array_equal(view, (x * 2)[1:])  # the held view still reads its own call's values
+    del later
+    buffer = memoryview(call([x, y])[0])  # an exported buffer holds the block too
+    np.testing.assert_array_equal(call([y, y])[0], y + y)
+    np.testing.assert_array_equal(np.frombuffer(buffer, np.float32), x + y)
+
+
 def test_the_generated_call_takes_the_common_case_and_declines_the_rest():
     exe = native.compile_graph(add_graph(4), DiskCache(enabled=False))
     x = np.arange(4, dtype=np.float32)
