@@ -37,6 +37,10 @@ For a graph `f32[10] -> f32[10]` the function reads:
                     raise error(status, state.error)
                 return [b0]
         return None
+
+An output buffer the manifest donates to input i (an in-place update) is
+`a_i` itself when that array is writable: `b_k = a_i` and its address goes
+into the buffer's slot.
 """
 from __future__ import annotations
 
@@ -65,15 +69,22 @@ def fast_call(exe, address, alignment: int, idle_block: int):
               f"and {a}.strides == {const(strides)}" for a, (shape, dtype, strides) in zip(names, exe._inputs)]
     body = ["try:", "    state = local.state", "except AttributeError:", "    state = new_state()",
             "args = state.args"]
-    body += [f"args[{i}] = address({a})" for i, a in enumerate(names)]
+    donated = dict(exe._donated)  # buffer k -> input i
+    body += [f"args[{i}] = d{i} = address({a})" if i in donated.values() else f"args[{i}] = address({a})"
+             for i, a in enumerate(names)]
     if exe._buffers:
         body += ["block = state.block", "if getrefcount(block) != idle:",
                  "    block = state.block = new_block()", "    start = block_address(block)",
                  f"    state.pad = -start % {alignment}", "    state.start = start + state.pad",
                  "pad, start = state.pad, state.start"]
     for k, (slot, shape, dtype, offset) in enumerate(exe._buffers):
-        body += [f"b{k} = ndarray({const(shape)}, {const(dtype)}, block, pad + {offset})",
+        fresh = [f"b{k} = ndarray({const(shape)}, {const(dtype)}, block, pad + {offset})",
                  f"args[{slot}] = start + {offset}"]
+        if k in donated:
+            i = donated[k]
+            fresh = [f"if a{i}.flags.writeable:", f"    b{k} = a{i}", f"    args[{slot}] = d{i}", "else:"] + [
+                "    " + line for line in fresh]
+        body += fresh
     body += ["status = entry(state.args_address)", "if status:", "    raise error(status, state.error)"]
     results = [f"b{k}" if kind == "buffer" else names[k] for kind, k in exe._outputs]
     body.append(f"return [{', '.join(results)}]")

@@ -17,6 +17,7 @@ straight-line code (call_code.py).
 """
 from __future__ import annotations
 
+import collections
 import ctypes
 import functools
 import math
@@ -37,6 +38,15 @@ _DATA_FIELD = object.__basicsize__  # NumPy's array struct: the object header, t
 
 class NativeError(RuntimeError):
     """The native code reported a failure it has no specific exception for."""
+
+
+class InputsOverlapError(ValueError):
+    """An input the graph's caller writes in place shares memory with
+    another input; the graph assumes distinct memory (`input`: its number)."""
+
+    def __init__(self, input: int):
+        super().__init__(f"compiled graph input {input} is written in place and shares memory with another input")
+        self.input = input
 
 
 class _ThreadState:
@@ -109,9 +119,11 @@ def aligned_empty(nbytes: int, alignment: int = ALIGNMENT) -> np.ndarray:
     return raw[start:start + nbytes]
 
 
-def _native_error(messages: tuple, status: int, record) -> Exception:
+def _native_error(messages: tuple, overlap: int | None, n_inputs: int, status: int, record) -> Exception:
     if 0 < status <= len(messages) and record[0] == status:
         return IndexError(messages[status - 1].format(int(record[1])))
+    if overlap is not None and 0 <= overlap - status < n_inputs:
+        return InputsOverlapError(overlap - status)
     return NativeError(f"native code failed with status {status}")
 
 
@@ -145,11 +157,22 @@ class Executable:
         else:
             self._new_block, self._block_address = functools.partial(np.empty, block_bytes, np.uint8), address
         self._outputs = [tuple(o) for o in manifest["outputs"]]
+        # (buffer k, input i): output buffer k may be input i's own memory, an in-place update the
+        # caller would copy there anyway (compiler/backend/program.py). A call passes i's address
+        # when i is writable. Inputs written in place must not overlap others: the entry checks,
+        # before any step, and the call raises InputsOverlapError.
+        self._donated = [tuple(d) for d in manifest.get("donated", ())]
+        # Output positions whose arrays are new memory of each call's own, held by no other position.
+        donated = {k for k, _ in self._donated}
+        held = collections.Counter(self._outputs)
+        self.fresh_outputs = frozenset(position for position, (kind, k) in enumerate(self._outputs)
+                                       if kind == "buffer" and k not in donated and held[kind, k] == 1)
         n_slots = len(self._inputs) + len(self._buffers) + 2
         self._local = threading.local()
         self._state = functools.partial(_thread_state, self._local, n_slots, [a for a, _ in self._imports],
                                         manifest["arena_bytes"])
-        self._error = functools.partial(_native_error, tuple(manifest.get("errors", ())))
+        self._error = functools.partial(_native_error, tuple(manifest.get("errors", ())),
+                                        manifest.get("inputs_overlap"), len(self._inputs))
         # The common case as straight-line code (call_code.py): the outputs, or None where the general
         # path must run. Callers that count every 0.1 us call it themselves, as __call__ does.
         self.fast_call = fast_call(self, address, ALIGNMENT, IDLE_BLOCK)
@@ -166,7 +189,7 @@ class Executable:
             raise ValueError(f"compiled graph takes {len(inputs)} inputs, got {len(arrays)}")
         state = self._state()
         args = state.args
-        keep = []  # contiguous copies must outlive the call
+        read = list(arrays)  # what native code reads: contiguous copies must outlive the call
         for i, array in enumerate(arrays):
             shape, dtype, strides = inputs[i]
             if not isinstance(array, np.ndarray):
@@ -176,10 +199,13 @@ class Executable:
                 raise ValueError(f"compiled graph input {i} expects {dtype}{list(shape)}, got "
                                  f"{array.dtype}{list(array.shape)}")
             if array.strides != strides and not array.flags.c_contiguous:
-                array = np.ascontiguousarray(array)
-                keep.append(array)
+                array = read[i] = np.ascontiguousarray(array)
             args[i] = address(array)
         buffers = self._output_buffers(state)
+        for k, i in self._donated:
+            if read[i].flags.writeable:
+                buffers[k] = read[i]
+                args[self._buffers[k][0]] = args[i]
         status = self._entry(state.args_address)
         if status:
             raise self._error(status, state.error)

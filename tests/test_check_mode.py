@@ -27,8 +27,8 @@ def corrupt(module, monkeypatch, output, change):
     `change(array)` for graph output number `output`."""
     real = module.runner
 
-    def wrong_runner(graph, backend):
-        run = real(graph, backend)
+    def wrong_runner(graph, backend, *in_place):
+        run = real(graph, backend, *in_place)
         return lambda arrays: [change(r) if k == output else r for k, r in enumerate(run(arrays))]
     monkeypatch.setattr(module, "runner", wrong_runner)
 

@@ -28,15 +28,15 @@ from . import library, program, target
 log = logging.getLogger("jitgrad.backend")
 
 # Bump when generated code changes for the same IR, so old cache entries miss.
-BACKEND_VERSION = "11"
+BACKEND_VERSION = "13"
 STATS = target.STATS  # llvm_compiles, cache_hits
 _COMPILE_LOCK = threading.Lock()
 
 
-def optimized_module(graph: Graph):
+def optimized_module(graph: Graph, donated=None):
     """The graph's LLVM module after O3 (without unrolling, see
-    target.optimize), and its manifest."""
-    lowered = program.lower(graph)
+    target.optimize), and its manifest; `donated` as in program.lower."""
+    lowered = program.lower(graph, donated)
     module = target.optimize(target.parse(str(lowered.module), graph.name), unroll_loops=False)
     return module, lowered.manifest
 
@@ -49,16 +49,20 @@ def assembly(graph: Graph) -> str:
     return target.emit_assembly(optimized_module(graph)[0])
 
 
-def cache_key(graph: Graph) -> str:
+def cache_key(graph: Graph, donated=None) -> str:
     text = print_graph(_without_notes(graph))
     host = json.dumps(identity(), sort_keys=True)
-    return hashlib.sha256(f"{BACKEND_VERSION}\n{host}\n{text}".encode()).hexdigest()
+    donations = json.dumps(sorted((donated or {}).items()))
+    return hashlib.sha256(f"{BACKEND_VERSION}\n{host}\n{donations}\n{text}".encode()).hexdigest()
 
 
-def compile_graph(graph: Graph, cache: DiskCache | None = None) -> Executable:
-    """Native code for `graph`, from the disk cache when an entry exists."""
+def compile_graph(graph: Graph, cache: DiskCache | None = None, donated: dict[int, int] | None = None) -> Executable:
+    """Native code for `graph`, from the disk cache when an entry exists.
+    `donated` (graph output position -> input position) names outputs the
+    caller copies into that input's memory; the code may write them there
+    (program.py)."""
     cache = default_cache() if cache is None else cache
-    key = cache_key(graph)
+    key = cache_key(graph, donated)
     payload = cache.load(key) if cache.enabled else None
     if payload is not None:
         try:
@@ -70,7 +74,7 @@ def compile_graph(graph: Graph, cache: DiskCache | None = None) -> Executable:
             log.warning("discarding unreadable cache entry %s: %s", key, e)
     start = time.perf_counter()
     with _COMPILE_LOCK:  # LLVM's optimizer and code emission share global state
-        module, manifest = optimized_module(graph)
+        module, manifest = optimized_module(graph, donated)
         code = target.emit_object(module)
     log.debug("%s: compiled in %.1f ms", graph.name, 1e3 * (time.perf_counter() - start))
     manifest = manifest.to_dict()

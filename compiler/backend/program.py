@@ -13,12 +13,21 @@ how many threads run it. `args` is the runtime's argument array:
 
     [input 0, ..., output buffer 0, ..., arena, error record]
 
+An output the caller will copy into an input's memory anyway (an in-place
+update such as an optimizer step, named in `lower`'s `donated`) may be
+computed there instead, where that is safe (`_in_place`): the runtime then
+passes the input's address as that output's buffer. The graph treats its
+inputs as distinct memory, which an input written in place must be: the
+entry first checks that each such input overlaps no other input, and
+returns INPUTS_OVERLAP - i for the first input i that does, before any step.
+
 The `Manifest` says the same in plain data for the runtime, which loads
 the object code without knowing anything about the compiler.
 """
 from __future__ import annotations
 
 import math
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 
 import llvmlite.ir as ir
@@ -27,7 +36,7 @@ from ..ir.graph import Graph
 from ..ir.kernel import KERNEL_OP
 from ..ops.movement import padded_region
 from ..ops.registry import ELEMENTWISE, Aval, Group
-from ..passes.memory import align_up, plan_memory
+from ..passes.memory import align_up, plan_memory, value_bytes
 from . import gemm, indexing, library, parallel, types
 from .kernels import emit_kernel
 from .layout import Layout, view_of
@@ -36,6 +45,8 @@ from .loops import const
 ENTRY = "jitgrad_entry"
 ALIGNMENT = 64
 I32 = ir.IntType(32)
+INPUTS_OVERLAP = -1  # the entry's status, less i, when input i is written in place and overlaps another
+CHECKED_OPS = ("gather", "scatter_add")  # steps that can fail (an index out of bounds)
 # Splitting: a task should be worth well over a worker's wakeup (~10 us), and
 # there should be enough tasks for the atomic counter to balance uneven cores.
 KERNEL_GRAIN = 1 << 18      # kernel loop iterations x body ops per task (~25 us of simple ops)
@@ -63,6 +74,9 @@ class Manifest:
     arena_bytes: int
     errors: list = field(default_factory=list)  # messages by error code - 1; {0} is the bad index
     imports: list = field(default_factory=list)  # library functions (library.py) it calls, by name
+    donated: list = field(default_factory=list)  # [buffer k, input i]: k may be passed as i's memory
+    written: list = field(default_factory=list)  # inputs the caller writes: checked for overlap
+    inputs_overlap: int = INPUTS_OVERLAP
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,13 +99,16 @@ class Lowered:
     manifest: Manifest
 
 
-def lower(graph: Graph) -> Lowered:
-    return _ProgramBuilder(graph).build()
+def lower(graph: Graph, donated: dict[int, int] | None = None) -> Lowered:
+    """`donated`: graph output position -> graph input position, for outputs
+    the caller stores into that input's memory (see the module docstring)."""
+    return _ProgramBuilder(graph, donated or {}).build()
 
 
 class _ProgramBuilder:
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, donated: dict[int, int]):
         self.graph = graph
+        self.donated = donated
         self.module = ir.Module(name=graph.name)
         self.layouts: dict = {}
         self.views: dict = {}  # view value -> the value owning its buffer
@@ -106,6 +123,7 @@ class _ProgramBuilder:
         outputs = list(dict.fromkeys(v for v in graph.outputs if v.node is not None))
         self.output_buffer = {v: k for k, v in enumerate(outputs)}
         self._find_views()
+        in_place = self._in_place()
         plan = plan_memory(graph, ALIGNMENT, views=self.views)
         self.slots = plan.slots
         self.scratch = align_up(plan.peak_bytes, ALIGNMENT)
@@ -113,7 +131,7 @@ class _ProgramBuilder:
             if node.out not in self.views:
                 self._emit_node(step, node)
         scratch_bytes = max((s.tasks * s.scratch_per_task for s in self.steps), default=0)
-        self._emit_entry(len(graph.inputs), len(outputs))
+        self._emit_entry(len(graph.inputs), len(outputs), in_place)
         manifest = Manifest(
             ENTRY,
             [[list(v.shape), v.dtype.name] for v in graph.inputs],
@@ -123,6 +141,8 @@ class _ProgramBuilder:
             self.scratch + scratch_bytes,
             self.errors,
             self.imports,
+            [[self.output_buffer[v], i] for v, i in in_place.items()],
+            sorted(set(self.donated.values())),
         )
         return Lowered(self.module, manifest)
 
@@ -141,6 +161,35 @@ class _ProgramBuilder:
                 self.views[node.out] = self.views.get(node.inputs[0], node.inputs[0])
             else:
                 self.layouts[node.out] = Layout.contiguous(("value", node.out), node.out.shape)
+
+    def _in_place(self) -> dict:
+        """The donated outputs this code may compute in their input's memory:
+        output value -> input position. Writing one there must not change
+        what any step reads, nor leave a half-updated input behind when a
+        call fails. So the value is held by one output position only, has its
+        input's shape and dtype and is not a view; the input is not returned
+        as itself, is read by no later step (by its own only element for
+        element, in an elementwise kernel), and no step from there on can
+        fail."""
+        graph = self.graph
+        step_of = {node.out: s for s, node in enumerate(graph.nodes)}
+        last_check = max((s for s, node in enumerate(graph.nodes) if node.op in CHECKED_OPS), default=-1)
+        returned = Counter(graph.outputs)
+        reads = defaultdict(list)  # buffer owner -> (step, node, the value read)
+        for s, node in enumerate(graph.nodes):
+            if node.out not in self.views:  # a view reads nothing: its readers read its base
+                for v in node.inputs:
+                    reads[self.views.get(v, v)].append((s, node, v))
+        in_place = {}
+        for position, i in sorted(self.donated.items()):
+            value, source = graph.outputs[position], graph.inputs[i]
+            s = step_of.get(value)
+            if (s is None or s <= last_check or value in self.views or returned[value] != 1 or source in returned
+                    or value.aval != source.aval or i in in_place.values()):
+                continue
+            if all(t < s or (t == s and v is source and _elementwise(node)) for t, node, v in reads[source]):
+                in_place[value] = i
+        return in_place
 
     # ---- steps ---------------------------------------------------------------
     def _emit_node(self, step: int, node):
@@ -219,19 +268,23 @@ class _ProgramBuilder:
         return self.imports.index(name)
 
     def _error(self, node, input_index) -> int:
+        assert node.op in CHECKED_OPS, f"{node.op} can fail: add it to CHECKED_OPS"
         axis = node.attrs["axis"]
         size = node.inputs[input_index].shape[axis]
         self.errors.append(f"index {{0}} is out of bounds for dimension {axis} with size {size}")
         return len(self.errors)
 
     # ---- the entry -------------------------------------------------------------
-    def _emit_entry(self, n_inputs: int, n_buffers: int):
+    def _emit_entry(self, n_inputs: int, n_buffers: int, in_place: dict):
         fn = ir.Function(self.module, ir.FunctionType(I32, [types.PTR]), ENTRY)
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         (args,) = fn.args
 
         def arg(k):
             return b.load(b.gep(args, [const(k)], inbounds=True, source_etype=types.PTR), typ=types.PTR)
+
+        for i in sorted(set(self.donated.values())):
+            self._refuse_overlapping_inputs(b, arg, i)
 
         bases = {("in", i): arg(i) for i in range(n_inputs)}
         bases.update({("out", k): arg(n_inputs + k) for k in range(n_buffers)})
@@ -270,6 +323,24 @@ class _ProgramBuilder:
                     b.ret(result)
         b.ret(ir.Constant(I32, 0))
 
+    def _refuse_overlapping_inputs(self, b: ir.IRBuilder, arg, i: int):
+        """Return INPUTS_OVERLAP - i when input i, which the caller writes,
+        shares memory with another input: the graph reads them as distinct
+        values, and an in-place write to i would change what later steps
+        read of the other."""
+        inputs = self.graph.inputs
+        start = b.ptrtoint(arg(i), types.I64)
+        end = b.add(start, const(value_bytes(inputs[i])))
+        overlap = ir.Constant(types.I1, 0)
+        for j, other in enumerate(inputs):
+            if j != i and value_bytes(other) and value_bytes(inputs[i]):
+                other_start = b.ptrtoint(arg(j), types.I64)
+                other_end = b.add(other_start, const(value_bytes(other)))
+                overlap = b.or_(overlap, b.and_(b.icmp_unsigned("<", start, other_end),
+                                                b.icmp_unsigned("<", other_start, end)))
+        with b.if_then(overlap, likely=False):
+            b.ret(ir.Constant(I32, INPUTS_OVERLAP - i))
+
     def _call_in_tasks(self, b: ir.IRBuilder, step: _Step, pointers, parallel_for):
         """parallel_for(task, ctx, tasks), ctx holding the step's pointers."""
         with b.goto_entry_block():
@@ -295,6 +366,13 @@ class _ProgramBuilder:
         b.call(step.fn, pointers + [start, stop])
         b.ret_void()
         return fn
+
+
+def _elementwise(node) -> bool:
+    """Whether `node` reads each input element only to write the output
+    element at the same index: elementwise ops and constants, no movement."""
+    body = node.attrs["body"].nodes if node.op == KERNEL_OP else [node]
+    return all(n.prim.group in ELEMENTWISE or n.prim.group is Group.SOURCE for n in body)
 
 
 def _single_node_body(node) -> Graph:

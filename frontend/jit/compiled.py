@@ -20,6 +20,7 @@ import numpy as np
 from compiler.ir import Graph
 from compiler.passes import run_pipeline
 from compiler.passes.pipeline import FUSE
+from runtime.executable import InputsOverlapError
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
@@ -86,6 +87,8 @@ class Variant:
         self.input_views = [(k, position[v]) for k, v in enumerate(self.graph.outputs[:self.n_outputs])
                             if v in position]
         self.output_dtypes = [v.aval.dtype for v in self.graph.outputs[:self.n_outputs]]
+        # Outputs each run returns in new memory of its own (native code's buffers): effects keep them uncopied.
+        self.fresh_outputs = getattr(self.run_graph, "fresh_outputs", frozenset())
         # Plain: a call is its guards, the graph and fresh output tensors, nothing else (fast_path.py).
         # `stale_reason` has nothing to check either: no hidden tensors, no .grad read.
         self.plain = (self.plan is None and not (self.freed or self.writebacks or self.stores or self.grad_updates
@@ -93,6 +96,7 @@ class Variant:
                       and all(kind in ("arg", "const") for kind, *_ in self.sources))
 
     def run(self, tensors, roots):
+        effects.check_writable(self.writebacks, tensors)
         inputs = [_tensor_of(source, tensors) for source in self.sources]
         results = self.run_graph([t if isinstance(t, np.ndarray) else t._data for t in inputs])
         outputs = [Tensor._from_result(r, dtype) for r, dtype in zip(results, self.output_dtypes)]
@@ -103,8 +107,9 @@ class Variant:
             attach(self.plan, results, outputs, inputs)
         for k in self.freed:
             outputs[k].grad_fn = freed_node()
-        effects.replay(self.writebacks, self.stores, results, tensors, roots)
-        effects.replay_grads(self.grad_updates, results, tensors)
+        fresh = self.fresh_outputs
+        effects.replay(self.writebacks, self.stores, results, tensors, roots, fresh)
+        effects.replay_grads(self.grad_updates, results, tensors, fresh)
         return rebuild(self.spec, outputs, tensors)
 
     def written_tensors(self, tensors):
@@ -200,11 +205,18 @@ class CompiledFunction:
             self._fast = None
             return self.fn(*args, **kwargs)
         roots = functools.partial(self._call_roots, call)
-        if self.check and variant.checks_left > 0:
-            variant.checks_left -= 1
-            return checked_call(self.name, variant, tensors, roots, lambda: self.fn(*args, **kwargs))
-        self._fast = variant.fast
-        return variant.run(tensors, roots)
+        try:
+            if self.check and variant.checks_left > 0:
+                variant.checks_left -= 1
+                return checked_call(self.name, variant, tensors, roots, lambda: self.fn(*args, **kwargs))
+            self._fast = variant.fast
+            return variant.run(tensors, roots)
+        except InputsOverlapError as e:  # refused before anything ran: eager sees the aliasing
+            self._warn_once("overlap", f"{self.name}: running eagerly for a call where "
+                                       f"%{variant.graph.inputs[e.input].name}, which it writes in place, "
+                                       "shares memory with another input (a compiled graph assumes distinct "
+                                       "memory)", stacklevel=_CALLER - 1)
+            return self.fn(*args, **kwargs)
 
     def _last_variant_fits(self, args, kwargs):
         """The fast path: the last variant used, if its generated guard check
@@ -338,12 +350,13 @@ class CompiledFunction:
             start = time.perf_counter()
             stages["fused"] = runs = run_pipeline(stages["optimized"], FUSE)
             timings["fused"] = time.perf_counter() - start
+        sources = self._sources(trace, tracers, owners)
         start = time.perf_counter()
-        run = runner(runs, self.backend)
+        run = runner(runs, self.backend, effects.in_place_outputs(sources, writebacks, grad_updates))
         timings[self.backend] = time.perf_counter() - start
         grad_guards = [(owners[leaf], grad_state(leaf._leaf[0])) for leaf in trace.grad_inputs]
         grad_names = [f"{leaf._leaf[1]}.grad" for leaf in trace.grad_inputs]
-        return Variant(Lowered(stages, timings), runs, self._sources(trace, tracers, owners), spec,
+        return Variant(Lowered(stages, timings), runs, sources, spec,
                        len(out_tracers), writebacks, stores, grad_updates, plan, freed, grad_guards, grad_names, run)
 
     @staticmethod
@@ -392,10 +405,10 @@ class CompiledFunction:
                 sources.append(("hidden", hidden[value], hidden[value].requires_grad))
         return sources
 
-    def _warn_once(self, what, message):
+    def _warn_once(self, what, message, stacklevel=_CALLER):
         if what not in self._warned:
             self._warned.add(what)
-            warnings.warn(message, GraphBreakWarning, stacklevel=_CALLER)
+            warnings.warn(message, GraphBreakWarning, stacklevel=stacklevel)
 
     def __repr__(self):
         return f"<compiled {self.name}: {len(self.cache)} variants, {self.trace_count} traces>"

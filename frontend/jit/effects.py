@@ -11,6 +11,14 @@
   None): the graph returns the new values; each run does what eager did to
   the caller's `.grad`: add in place into the same tensor, set a new one, or
   clear it.
+
+Native code may compute an output that is copied into an input in that
+input's memory (`in_place_outputs`); the result is then the caller's own
+array, and there is nothing to copy. A stored tensor or a new `.grad` holds
+its result as it is when the result is a buffer of this run's own (`fresh`,
+positions the runner names); otherwise (an input or constant returned as
+it was) it holds a copy, so that it shares no memory the caller reaches
+some other way.
 """
 from __future__ import annotations
 
@@ -113,35 +121,67 @@ def collect_grads(trace: Trace, owners: dict, outputs: list, names: list) -> lis
     return updates
 
 
-def replay(writebacks, stores, results, tensors, roots):
-    """Apply the effects of one run; `roots()` gives the call's guard roots."""
-    targets = written_tensors(writebacks, tensors)
-    for target in targets:  # all checked before any is written: a refused call changes nothing
-        if not target._is_writable():  # the guards do not see read-only or broadcast storage
+def check_writable(writebacks, tensors):
+    """Refuse a run that would write read-only or broadcast storage (the
+    guards do not see it), before it runs: native code may write the others
+    in place, and a refused call must change nothing."""
+    for target in written_tensors(writebacks, tensors):
+        if not target._is_writable():
             raise RuntimeError(unwritable_message(target))
+
+
+def replay(writebacks, stores, results, tensors, roots, fresh=frozenset()):
+    """Apply the effects of one run (checked by `check_writable`); `roots()`
+    gives the call's guard roots."""
+    targets = written_tensors(writebacks, tensors)
     for w, target in zip(writebacks, targets):
-        np.copyto(target._data, results[w.output], casting="unsafe")
+        if results[w.output] is not target._data:  # else written in place by native code
+            np.copyto(target._data, results[w.output], casting="unsafe")
         target._version_counter.value += w.writes
     if stores:
         where = roots()
         for s in stores:
-            swap_in(where, s.path, Tensor._wrap(np.array(results[s.output])))
+            swap_in(where, s.path, Tensor._wrap(_owned(results, s.output, fresh)))
 
 
-def replay_grads(updates, results, tensors):
+def replay_grads(updates, results, tensors, fresh=frozenset()):
     for u in updates:
         kind, ref = u.owner
         leaf = tensors[ref] if kind == "arg" else ref
         if u.how == "clear":
             leaf._grad = None
         elif u.how == "inplace":
-            np.copyto(leaf._grad._data, results[u.ref], casting="unsafe")
+            if results[u.ref] is not leaf._grad._data:
+                np.copyto(leaf._grad._data, results[u.ref], casting="unsafe")
             leaf._grad._version_counter.value += u.writes
         elif u.how == "input":
             leaf._grad = tensors[u.ref]
         else:
-            leaf._grad = Tensor._wrap(np.array(results[u.ref]))
+            leaf._grad = Tensor._wrap(_owned(results, u.ref, fresh))
             leaf._grad._version_counter.value = u.writes
+
+
+def _owned(results, k: int, fresh) -> np.ndarray:
+    """Result k as an array that nothing else holds."""
+    return results[k] if k in fresh else np.array(results[k])
+
+
+def in_place_outputs(sources, writebacks, grad_updates) -> dict[int, int]:
+    """Graph outputs that each run copies into a graph input's memory (a
+    written tensor, a `.grad` added to in place): output -> input position.
+    `sources` are the variant's per-input sources (compiled.Variant)."""
+    position = {_place(source): i for i, source in enumerate(sources)}
+    targets = [(w.output, _place(w.source)) for w in writebacks]
+    targets += [(u.ref, _place(("grad", u.owner))) for u in grad_updates if u.how == "inplace"]
+    return {output: position[place] for output, place in targets if place in position}
+
+
+def _place(source) -> tuple:
+    """A source as a hashable key: caller tensors by argument number, others by identity."""
+    kind, ref = source[:2]
+    if kind == "grad":
+        return kind, _place(ref)
+    return kind, ref if kind == "arg" else id(ref)
 
 
 def written_tensors(writebacks, tensors):
