@@ -72,7 +72,7 @@ graph g(%x: f32[{N}], %y: f32[{N}]) {{
   %1: f32[{N}] = mul(%x, %y)
   return %0, %1
 }}""",
-    "the step reads the input at other indices": f"""
+    "the step reads the input at other indices": """
 graph g(%x: f32[8,8], %y: f32[8,8]) {{
   %0: f32[8,8] = permute(%x) {{perm=[1, 0]}}
   %1: f32[8,8] = add(%x, %0)
