@@ -73,11 +73,11 @@ graph g(%x: f32[{N}], %y: f32[{N}]) {{
   return %0, %1
 }}""",
     "the step reads the input at other indices": """
-graph g(%x: f32[8,8], %y: f32[8,8]) {{
-  %0: f32[8,8] = permute(%x) {{perm=[1, 0]}}
+graph g(%x: f32[8,8], %y: f32[8,8]) {
+  %0: f32[8,8] = permute(%x) {perm=[1, 0]}
   %1: f32[8,8] = add(%x, %0)
   return %1, %y
-}}""",
+}""",
     "a step after it can fail": f"""
 graph g(%x: f32[{N}], %y: f32[{N}], %i: i64[4]) {{
   %0: f32[{N}] = add(%x, %y)
