@@ -54,19 +54,54 @@ def fast_call(exe, address, alignment: int, idle_block: int):
     must run; `address(array)` is the data address of a C-contiguous array;
     buffers start on `alignment`; `idle_block` is the reference count of an
     output block that only the thread state holds (executable.py)."""
-    consts = {"ndarray": np.ndarray, "local": exe._local, "new_state": exe._state, "address": address,
-              "new_block": exe._new_block, "block_address": exe._block_address, "entry": exe._entry,
-              "error": exe._error, "getrefcount": sys.getrefcount, "idle": idle_block}
+    namespace = {}
+    n = len(exe._inputs)
+    conditions, body, results = call_lines(exe, address, alignment, idle_block, namespace, _Names(namespace).const)
+    names = [f"a{i}" for i in range(n)]
+    lines = ["def call(arrays):", f"    if len(arrays) == {n}:"]
+    indent = "        "
+    if n:
+        lines.append(f"{indent}{', '.join(names)}, = arrays")
+        lines.append(f"{indent}if {' and '.join(conditions)}:")
+        indent += "    "
+    lines += [indent + line for line in body + [f"return [{', '.join(results)}]"]]
+    lines.append("    return None")
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<call of {exe.manifest['entry']}>", "exec"), namespace)
+    call = namespace["call"]
+    call.source = source
+    return call
 
-    def const(value) -> str:
-        name = f"c{len(consts)}"
-        consts[name] = value
+
+class _Names:
+    """Names for values in a generated function's globals."""
+
+    def __init__(self, namespace: dict):
+        self.namespace = namespace
+
+    def const(self, value) -> str:
+        name = f"c{len(self.namespace)}"
+        self.namespace[name] = value
         return name
 
-    n = len(exe._inputs)
-    names = [f"a{i}" for i in range(n)]
-    checks = [f"type({a}) is ndarray and {a}.shape == {const(shape)} and {a}.dtype is {const(dtype)} "
-              f"and {a}.strides == {const(strides)}" for a, (shape, dtype, strides) in zip(names, exe._inputs)]
+
+def call_lines(exe, address, alignment: int, idle_block: int, namespace: dict, const):
+    """The common case of a call of `exe` on arrays named a0, a1, ...:
+    (the conditions under which it applies, the lines that run it, the
+    expressions of its results). The runtime's objects it uses go into
+    `namespace` under their own names; `const(value)` names the others.
+    A caller that has its own fast path (frontend/jit/fast_path.py) inlines
+    these lines rather than pay for a second call and its lists."""
+    own = {"ndarray": np.ndarray, "local": exe._local, "new_state": exe._state, "address": address,
+           "new_block": exe._new_block, "block_address": exe._block_address, "entry": exe._entry,
+           "error": exe._error, "getrefcount": sys.getrefcount, "idle": idle_block}
+    clash = [name for name in own if namespace.get(name, own[name]) is not own[name]]
+    if clash:
+        raise ValueError(f"call_lines: {clash} already name other values")
+    namespace.update(own)
+    names = [f"a{i}" for i in range(len(exe._inputs))]
+    conditions = [f"type({a}) is ndarray and {a}.shape == {const(shape)} and {a}.dtype is {const(dtype)} "
+                  f"and {a}.strides == {const(strides)}" for a, (shape, dtype, strides) in zip(names, exe._inputs)]
     body = ["try:", "    state = local.state", "except AttributeError:", "    state = new_state()",
             "args = state.args"]
     donated = dict(exe._donated)  # buffer k -> input i
@@ -87,18 +122,4 @@ def fast_call(exe, address, alignment: int, idle_block: int):
         body += fresh
     body += ["status = entry(state.args_address)", "if status:", "    raise error(status, state.error)"]
     results = [f"b{k}" if kind == "buffer" else names[k] for kind, k in exe._outputs]
-    body.append(f"return [{', '.join(results)}]")
-
-    lines = ["def call(arrays):", f"    if len(arrays) == {n}:"]
-    indent = "        "
-    if n:
-        lines.append(f"{indent}{', '.join(names)}, = arrays")
-        lines.append(f"{indent}if {' and '.join(checks)}:")
-        indent += "    "
-    lines += [indent + line for line in body]
-    lines.append("    return None")
-    source = "\n".join(lines) + "\n"
-    exec(compile(source, f"<call of {exe.manifest['entry']}>", "exec"), consts)
-    call = consts["call"]
-    call.source = source
-    return call
+    return conditions, body, results

@@ -26,7 +26,7 @@ import threading
 
 import numpy as np
 
-from .call_code import fast_call
+from .call_code import call_lines, fast_call
 from .loader import LoadedCode
 
 ALIGNMENT = 64
@@ -180,6 +180,12 @@ class Executable:
     def __call__(self, arrays) -> list[np.ndarray]:
         outputs = self.fast_call(arrays)
         return self._checked_call(arrays) if outputs is None else outputs
+
+    def inline_call(self, namespace: dict, const):
+        """`fast_call`'s code, for a caller to inline in its own generated
+        function: (conditions on arrays named a0, a1, ..., lines, result
+        expressions); see call_code.call_lines."""
+        return call_lines(self, address, ALIGNMENT, IDLE_BLOCK, namespace, const)
 
     def _checked_call(self, arrays) -> list[np.ndarray]:
         """The general call: every check with its error message, array
