@@ -48,6 +48,9 @@ CASES = {
                                                                          _randn(260, 200, dtype=torch.float64))),
     "batched broadcast matmul": (lambda a, b: a @ b, lambda: (_randn(3, 64, 100), _randn(100, 300))),
     "int64 matmul": (lambda a, b: a @ b, lambda: (torch.randint(-9, 9, (256, 300)), torch.randint(-9, 9, (300, 256)))),
+    "narrow matmul in row slabs": (lambda a, b: a @ b.T, lambda: (torch.rand(2000, 512), torch.rand(10, 512))),
+    "batched narrow matmul f64": (lambda a, b: a @ b, lambda: (_randn(2, 800, 400, dtype=torch.float64),
+                                                               _randn(400, 7, dtype=torch.float64))),
 }
 
 
@@ -70,6 +73,25 @@ def test_split_steps_equal_eager_and_every_thread_count(case, thread_count):
                                    atol=1e-5 if expected.dtype == np.float32 else 1e-12)
     else:
         np.testing.assert_array_equal(results[0], expected)
+
+
+@pytest.mark.parametrize("shape, split", [
+    ((256, 512), (4, 4, 128, False)),   # column slabs, multiples of the tile width
+    ((256, 10), (4, 4, 60, True)),      # too narrow for columns: row slabs, multiples of the tile height
+    ((3, 100, 10), (6, 2, 48, True)),   # per batch entry
+    ((40, 10), (1, 1, 10, False)),      # too small either way
+    ((1, 700), (1, 1, 700, False)),     # a row vector streams its matrix once (the matrix-vector GEMM)
+], ids=["columns", "rows", "batched rows", "whole", "row vector"])
+def test_matmul_items(shape, split):
+    from compiler.backend import gemm, indexing
+    from compiler.ops import Aval
+    from compiler.ir import Graph
+    if gemm.tile_columns("float32") != 32 or gemm.tile_rows("float32") != 12:
+        pytest.skip("the sizes assume AVX-512's 12 x 32 float32 tile")
+    g = Graph("g")
+    x = g.add_input("x", Aval((*shape[:-1], 5), torch.float32))
+    y = g.add_input("y", Aval((5, shape[-1]), torch.float32))
+    assert tuple(indexing.matmul_items(g.add("matmul", [x, y]).node)) == split
 
 
 def test_small_steps_stay_on_the_caller():

@@ -103,6 +103,11 @@ def tile_columns(dtype_name: str) -> int:
     return _plan(dtype_name).nr
 
 
+def tile_rows(dtype_name: str) -> int:
+    """MR: the micro-tile's height, the unit in which to split M without edge tiles."""
+    return _plan(dtype_name).mr
+
+
 def scratch_bytes(dtype_name: str) -> int:
     """Bytes of scratch memory one gemm call needs for packing (a constant per dtype; the caller reserves it, 64-byte aligned)."""
     plan = _plan(dtype_name)

@@ -8,6 +8,7 @@ the runtime raises IndexError and nothing reads or writes out of bounds."""
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import llvmlite.ir as ir
 
@@ -22,6 +23,7 @@ from .loops import I64, const, for_range, linear_offset, loop_nest
 # KiB apart, so A is packed per panel; numpy 11.6 ms in the same runs).
 _MIN_SLAB = 128
 _SLABS = 4
+_MIN_ROW_SLAB = 48  # row slabs (narrow products): four tiles of rows at least
 
 I32 = ir.IntType(32)
 
@@ -115,18 +117,32 @@ def emit_iota(module, name, node) -> ir.Function:
     return fn
 
 
-def matmul_items(node) -> tuple[int, int, int]:
-    """How a matmul's work splits into items threads can share: (items,
-    slabs, width). Each batch entry's columns are cut into up to _SLABS slabs of
-    `width` (a multiple of the GEMM's tile width; the last slab takes the
-    rest), so threads never share a packed block of B; items are batch
-    entries times slabs. Small products stay one slab per entry."""
+class MatmulSplit(NamedTuple):
+    """How a matmul's work splits into items that threads can share: each
+    batch entry cut into `slabs` slabs of `size` columns (or rows), the last
+    taking the rest; items are batch entries times slabs."""
+    items: int
+    slabs: int
+    size: int
+    rows: bool  # slabs of rows, else of columns
+
+
+def matmul_items(node) -> MatmulSplit:
+    """Column slabs of up to _SLABS per entry, a multiple of the GEMM's tile
+    width (threads never share a packed block of B); a product too narrow
+    for two of them (a classifier's logits, N = 10) is cut into row slabs
+    instead, a multiple of the tile height, each packing all of the small B.
+    Small products stay one slab per entry."""
     *batch, m, n = node.out.shape
     entries = math.prod(batch)
-    nr = gemm.tile_columns(node.out.dtype.name)
+    nr, mr = gemm.tile_columns(node.out.dtype.name), gemm.tile_rows(node.out.dtype.name)
     width = max(nr, _MIN_SLAB, n // _SLABS // nr * nr)  # rounded down: 784 makes 4 slabs, not 3 (2 threads: 2 each)
-    slabs = 1 if m < 2 or n < 2 * width else n // width
-    return entries * slabs, slabs, (n if slabs == 1 else width)
+    if m >= 2 and n >= 2 * width:
+        return MatmulSplit(entries * (n // width), n // width, width, False)
+    height = max(mr, _MIN_ROW_SLAB, m // _SLABS // mr * mr)
+    if m >= 2 * height:
+        return MatmulSplit(entries * (m // height), m // height, height, True)
+    return MatmulSplit(entries, 1, n, False)
 
 
 def emit_matmul(module, name, node, x: Layout, y: Layout) -> ir.Function:
@@ -145,22 +161,26 @@ def emit_matmul(module, name, node, x: Layout, y: Layout) -> ir.Function:
     k = x.shape[-1]
     xs = x.expanded(tuple(batch) + x.shape[-2:]).strides
     ys = y.expanded(tuple(batch) + y.shape[-2:]).strides
-    _, slabs, width = matmul_items(node)
+    split = matmul_items(node)
     with for_range(b, stop, "item", start) as item:
-        entry, slab = b.udiv(item, const(slabs)), b.urem(item, const(slabs))
+        entry, slab = b.udiv(item, const(split.slabs)), b.urem(item, const(split.slabs))
         index = []
         for size in reversed(batch):  # the entry's batch coordinates, row major
             index.insert(0, b.urem(entry, const(size)))
             entry = b.udiv(entry, const(size))
-        column = b.mul(slab, const(width))
-        columns = b.select(b.icmp_unsigned("==", slab, const(slabs - 1)), b.sub(const(n), column), const(width))
-        a = _address(b, xp, xs[:-2], index, dtype)
+        first = b.mul(slab, const(split.size))  # the slab's first column (or row)
+        extent = m if split.rows else n
+        count = b.select(b.icmp_unsigned("==", slab, const(split.slabs - 1)), b.sub(const(extent), first),
+                         const(split.size))
+        row, column = (first, const(0)) if split.rows else (const(0), first)
+        a = types.element_pointer(b, _address(b, xp, xs[:-2], index, dtype), dtype, b.mul(row, const(xs[-2])))
         bb = types.element_pointer(b, _address(b, yp, ys[:-2], index, dtype), dtype,
                                    b.mul(column, const(ys[-1])))
         c = types.element_pointer(b, _address(b, out, [m * n * s for s in _contiguous(batch)], index, dtype),
-                                  dtype, column)
+                                  dtype, b.add(b.mul(row, const(n)), column))
+        rows, columns = (count, const(n)) if split.rows else (const(m), count)
         b.call(types.FunctionPointer(kernel, library.GEMM_TYPE),
-               [const(m), columns, const(k), a, const(xs[-2]), const(xs[-1]), bb, const(ys[-2]), const(ys[-1]),
+               [rows, columns, const(k), a, const(xs[-2]), const(xs[-1]), bb, const(ys[-2]), const(ys[-1]),
                 c, const(n), scratch])
     b.ret_void()
     return fn

@@ -53,6 +53,7 @@ KERNEL_GRAIN = 1 << 18      # kernel loop iterations x body ops per task (~25 us
 PARALLEL_MIN_WORK = 1 << 20  # below this a kernel runs on the caller alone
 MAX_KERNEL_TASKS = 64
 GEMM_GRAIN = 4 << 20         # multiply-adds x 2 per task
+GEMM_MIN_WORK = 2 * GEMM_GRAIN  # below this a matmul runs on the caller alone
 MAX_GEMM_TASKS = 16          # each takes its own GEMM scratch in the arena
 
 
@@ -218,12 +219,12 @@ class _ProgramBuilder:
                 start = stop
         elif node.op == "matmul":
             fn = indexing.emit_matmul(self.module, name, node, *ins)
-            items = indexing.matmul_items(node)[0]
+            items = indexing.matmul_items(node).items
             flops = 2 * math.prod(node.out.shape) * node.inputs[0].shape[-1]
             self.steps.append(_Step(fn, [(out, dtype), (ins[0], dtype), (ins[1], dtype), ("scratch",),
                                          ("import", self._import(library.gemm_import(
                                              dtype.name, gemm.form(*node.out.shape[-2:]))))],
-                                    items, _tasks(flops, items, GEMM_GRAIN, MAX_GEMM_TASKS, 2 * GEMM_GRAIN),
+                                    items, _tasks(flops, items, GEMM_GRAIN, MAX_GEMM_TASKS, GEMM_MIN_WORK),
                                     gemm.scratch_bytes(dtype.name)))
         elif node.op == "gather":
             fn = indexing.emit_gather(self.module, name, node, ins[0], ins[1], self._error(node, 0))
