@@ -76,8 +76,10 @@ class Namer:
         return self.names.get(value, "%<undefined>")
 
 
-def print_graph(graph: Graph) -> str:
-    lines = [f"// {note}" for note in graph.notes] + _block("graph", graph)
+def print_graph(graph: Graph, notes: bool = True) -> str:
+    """The graph's text; `notes=False` leaves out its provenance lines, which
+    name no computation (cache keys hash the rest)."""
+    lines = [f"// {note}" for note in graph.notes if notes] + _block("graph", graph)
     for body in kernel_bodies(graph).values():
         lines += [""] + _block("kernel", body)
     return "\n".join(lines) + "\n"
