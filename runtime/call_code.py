@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import generated
+
 
 def fast_call(exe, address, alignment: int):
     """`call(arrays)` for `exe` (an Executable), None where the general path
@@ -79,7 +81,4 @@ def fast_call(exe, address, alignment: int):
     lines += [indent + line for line in body]
     lines.append("    return None")
     source = "\n".join(lines) + "\n"
-    exec(compile(source, f"<call of {exe.manifest['entry']}>", "exec"), consts)
-    call = consts["call"]
-    call.source = source
-    return call
+    return generated.define("call", source, f"<call of {exe.manifest['entry']}>", consts)

@@ -175,7 +175,8 @@ PROCESS = textwrap.dedent("""
     f = torch.compile(step)
     out = f(x, w)
     out.backward()
-    print(json.dumps({"out": out.item(), "grad": w.grad.tolist(), "dumped": sorted(os.listdir(os.environ["JITGRAD_DUMP"])),
+    print(json.dumps({"out": out.item(), "grad": w.grad.tolist(),
+                      "dumped": sorted(os.listdir(os.environ["JITGRAD_DUMP"])),
                       "timings": list(next(iter(f.cache.values())).lowered.timings), **stage_cache.STATS}))
 """)
 
