@@ -115,7 +115,7 @@ def test_an_intact_but_unreadable_entry_is_a_miss(tmp_path, caplog, payload):
 
 def test_stages_that_do_not_read_back_are_not_stored(tmp_path):
     traced = parse(TRACED)
-    traced.name = "<lambda>"  # not a name the text form reads
+    traced.name = "two words"  # not a name the text form reads
     cache = DiskCache(tmp_path)
     derive(traced, cache)
     assert cache.stores == 0

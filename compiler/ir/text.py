@@ -104,7 +104,8 @@ class IRParseError(ValueError):
 
 _NAME = r"[A-Za-z_][\w.]*"
 _TYPE = r"(\w+)\[([\d,\s]*)\]"
-_HEADER = re.compile(rf"(graph|kernel)\s+({_NAME})\s*\((.*)\)\s*\{{$")
+_GRAPH_NAME = r"[<A-Za-z_][\w.<>]*"  # also what Python names a lambda's function, `<lambda>`, and `<lambda>_joint`
+_HEADER = re.compile(rf"(graph|kernel)\s+({_GRAPH_NAME})\s*\((.*)\)\s*\{{$")
 _PARAM = re.compile(rf"\s*%({_NAME})\s*:\s*{_TYPE}\s*(?:,|$)")
 _NODE = re.compile(rf"%(\w+)\s*:\s*{_TYPE}\s*=\s*(\w+)(?:\s*@({_NAME}))?\((.*?)\)\s*(\{{.*\}})?$")
 _LOC = re.compile(r"^(.*?)\s*#\s*(.+):(\d+) in (\S+)$")
