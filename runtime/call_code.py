@@ -48,6 +48,8 @@ import sys
 
 import numpy as np
 
+from . import generated
+
 
 def fast_call(exe, address, alignment: int, idle_block: int):
     """`call(arrays)` for `exe` (an Executable), None where the general path
@@ -67,10 +69,7 @@ def fast_call(exe, address, alignment: int, idle_block: int):
     lines += [indent + line for line in body + [f"return [{', '.join(results)}]"]]
     lines.append("    return None")
     source = "\n".join(lines) + "\n"
-    exec(compile(source, f"<call of {exe.manifest['entry']}>", "exec"), namespace)
-    call = namespace["call"]
-    call.source = source
-    return call
+    return generated.define("call", source, f"<call of {exe.manifest['entry']}>", namespace)
 
 
 class _Names:

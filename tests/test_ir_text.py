@@ -220,6 +220,15 @@ def test_identifier_input_names_round_trip(name):
     assert f"neg(%{name})" in text
 
 
+@pytest.mark.parametrize("name", ["g", "Net.forward", "<lambda>", "<lambda>_joint"])
+def test_graph_names_python_gives_functions_round_trip(name):
+    g = Graph(name)
+    x = g.add_input("x", Aval((2,), dtypes.float32))
+    g.set_outputs([g.add("neg", (x,))])
+    text, back = assert_round_trips(g)
+    assert text.startswith(f"graph {name}(") and back.name == name
+
+
 # ---- random graphs ------------------------------------------------------------
 UNARY = ["neg", "exp", "log", "sqrt", "sin", "tanh", "sigmoid", "abs", "relu", "floor", "sign", "logical_not",
          "erf"]

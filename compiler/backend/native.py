@@ -50,7 +50,7 @@ def assembly(graph: Graph) -> str:
 
 
 def cache_key(graph: Graph, donated=None) -> str:
-    text = print_graph(_without_notes(graph))
+    text = print_graph(graph, notes=False)
     host = json.dumps(identity(), sort_keys=True)
     donations = json.dumps(sorted((donated or {}).items()))
     return hashlib.sha256(f"{BACKEND_VERSION}\n{host}\n{donations}\n{text}".encode()).hexdigest()
@@ -85,16 +85,6 @@ def compile_graph(graph: Graph, cache: DiskCache | None = None, donated: dict[in
 
 def _imports(manifest: dict, cache: DiskCache):
     return library.resolve(manifest["imports"], BACKEND_VERSION, cache)
-
-
-def _without_notes(graph: Graph) -> Graph:
-    """The graph without provenance lines, which do not change the code."""
-    if not graph.notes:
-        return graph
-    copy = Graph.__new__(Graph)
-    copy.__dict__.update(graph.__dict__)
-    copy.notes = []
-    return copy
 
 
 def _pack(manifest: dict, code: bytes) -> bytes:

@@ -25,6 +25,7 @@ after the graph, as a block of its own (see ir/kernel.py):
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from .. import dtypes
@@ -76,8 +77,10 @@ class Namer:
         return self.names.get(value, "%<undefined>")
 
 
-def print_graph(graph: Graph) -> str:
-    lines = [f"// {note}" for note in graph.notes] + _block("graph", graph)
+def print_graph(graph: Graph, notes: bool = True) -> str:
+    """The graph's text; `notes=False` leaves out its provenance lines, which
+    name no computation (cache keys hash the rest)."""
+    lines = [f"// {note}" for note in graph.notes if notes] + _block("graph", graph)
     for body in kernel_bodies(graph).values():
         lines += [""] + _block("kernel", body)
     return "\n".join(lines) + "\n"
@@ -101,13 +104,15 @@ class IRParseError(ValueError):
 
 _NAME = r"[A-Za-z_][\w.]*"
 _TYPE = r"(\w+)\[([\d,\s]*)\]"
-_HEADER = re.compile(rf"(graph|kernel)\s+({_NAME})\s*\((.*)\)\s*\{{$")
+_GRAPH_NAME = r"[<A-Za-z_][\w.<>]*"  # also what Python names a lambda's function, `<lambda>`, and `<lambda>_joint`
+_HEADER = re.compile(rf"(graph|kernel)\s+({_GRAPH_NAME})\s*\((.*)\)\s*\{{$")
 _PARAM = re.compile(rf"\s*%({_NAME})\s*:\s*{_TYPE}\s*(?:,|$)")
 _NODE = re.compile(rf"%(\w+)\s*:\s*{_TYPE}\s*=\s*(\w+)(?:\s*@({_NAME}))?\((.*?)\)\s*(\{{.*\}})?$")
 _LOC = re.compile(r"^(.*?)\s*#\s*(.+):(\d+) in (\S+)$")
 _RETURN = re.compile(r"return\b(.*)$")
 
 
+@functools.lru_cache(maxsize=1024)  # a graph repeats a few types, and an Aval is immutable
 def parse_aval(dtype_name: str, dims: str) -> Aval:
     if dtype_name not in dtypes.BY_SHORT:
         raise ValueError(f"unknown dtype {dtype_name!r}; expected one of {sorted(dtypes.BY_SHORT)}")
@@ -119,10 +124,12 @@ class _AttrReader:
     """A small recursive-descent reader for `{name=value, ...}`."""
 
     _TOKEN = re.compile(r"\s*(\[|\]|,|=|\{|\}|[-+\w.]+)")
+    _SPACE = re.compile(r"\s+")
+    _INT = re.compile(r"[-+]?\d+")
 
     def __init__(self, text: str):
         self.tokens = self._TOKEN.findall(text)
-        if "".join(self.tokens) != re.sub(r"\s+", "", text):
+        if "".join(self.tokens) != self._SPACE.sub("", text):
             raise ValueError(f"cannot read attributes {text!r}")
         self.pos = 0
 
@@ -161,7 +168,7 @@ class _AttrReader:
             return token == "true"
         if token in dtypes.BY_SHORT:
             return dtypes.BY_SHORT[token]
-        if re.fullmatch(r"[-+]?\d+", token):
+        if self._INT.fullmatch(token):
             return int(token)
         return float(token)
 
@@ -265,7 +272,7 @@ def _read_node(graph, scope, lineno, line, kernels):
         raise IRParseError(f"line {lineno}: %{name} is defined twice (SSA: one definition per value)")
     inputs = tuple(_lookup(scope, lineno, a.strip()) for a in args.split(",") if a.strip())
     try:
-        attrs = _AttrReader(attr_text).attrs() if attr_text else {}
+        attrs = dict(_read_attrs(attr_text)) if attr_text else {}
     except (ValueError, IndexError) as e:
         raise IRParseError(f"line {lineno}: {e}") from None
     if op == KERNEL_OP or kernel_name is not None:
@@ -273,6 +280,11 @@ def _read_node(graph, scope, lineno, line, kernels):
     aval = _aval(lineno, dtype_name, dims)
     # The declared type is kept as written; `verify` checks it against the shape rule.
     scope["%" + name] = graph.append(Node(op, inputs, attrs, loc), aval)
+
+
+@functools.lru_cache(maxsize=1024)  # nodes repeat attributes (`{axes=[1], keepdim=true}`); values are immutable
+def _read_attrs(text: str) -> tuple:
+    return tuple(_AttrReader(text).attrs().items())
 
 
 def _kernel_attrs(lineno, op, kernel_name, inputs, attrs, kernels) -> dict:

@@ -86,6 +86,19 @@ def _broken_pass(graph: Graph, names) -> VerifyError | None:
     return None
 
 
+def inference_stages(graph: Graph, timings: dict) -> tuple[dict[str, Graph], dict]:
+    """The stages of a call whose outputs need no gradients: the optimized
+    graph, then the fused graph that runs (stage_cache.Passes: each stage's
+    seconds go into `timings`; the passes decide nothing beside them)."""
+    start = time.perf_counter()
+    optimized = run_pipeline(graph)
+    timings["optimized"] = time.perf_counter() - start
+    start = time.perf_counter()
+    fused = run_pipeline(optimized, FUSE)
+    timings["fused"] = time.perf_counter() - start
+    return {"optimized": optimized, "fused": fused}, {}
+
+
 def training_graphs(joint: Graph, n_primals: int, n_outputs: int, observe=None) -> Split:
     """The graphs a call that needs gradients runs: the (optimized) joint
     graph split by the min cut (partition.py), each half then fused."""

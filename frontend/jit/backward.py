@@ -12,14 +12,18 @@ backward behave exactly as in eager.
 """
 from __future__ import annotations
 
+import functools
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from compiler.ir import Graph
-from compiler.passes import run_pipeline
+from compiler.ir.text import Namer
+from compiler.passes import run_pipeline, stage_cache
 from compiler.passes.autodiff import backward_graph
 from compiler.passes.pipeline import training_graphs
+from compiler.passes.stage_cache import Derived
 
 from ..autograd.engine import _edge
 from ..autograd.grad_mode import is_grad_enabled
@@ -44,15 +48,25 @@ class BackwardPlan:
     run_backward: object = None  # the backward graph as a callable on arrays (runner.py)
 
 
-def plan_backward(graph: Graph, trace, differentiate: list[int], backend: str) -> BackwardPlan:
-    """Differentiate the traced `graph` at `differentiate` with respect to
-    every input whose tensor requires grad; the backward runs on `backend`."""
+def backward_stages(graph: Graph, trace, differentiate: list[int], cache=None) -> Derived:
+    """The joint, forward and backward graphs of the traced `graph`,
+    differentiated at outputs `differentiate` with respect to every input
+    whose tensor requires grad; `decided["wrt"]` lists the inputs that get
+    gradients. From the stage cache (`cache`, a DiskCache) when it has them."""
     tracers = [trace.input_tracers.get(v) for v in graph.inputs]
     wrt = [i for i, t in enumerate(tracers) if t is not None and t.requires_grad]
     sources = {i: trace.leaf_versions.get(tracers[i], []) for i in wrt}
+    passes = functools.partial(_training_stages, graph, wrt, sources, trace.recorded, differentiate)
+    return stage_cache.derive(graph, passes, cache, _reads(graph, wrt, sources, trace.recorded, differentiate))
+
+
+def _training_stages(graph, wrt, sources, through, differentiate, timings):
+    """stage_cache.Passes for backward_stages: autodiff, the optimizing
+    passes, the min cut and fusion."""
+    start = time.perf_counter()
 
     def joint_graph(wrt, unreached=None):
-        return backward_graph(graph, wrt, f"{graph.name}_joint", sources=sources, through=trace.recorded,
+        return backward_graph(graph, wrt, f"{graph.name}_joint", sources=sources, through=through,
                               differentiate=differentiate, unreached=unreached)
     unreached = []
     joint = joint_graph(wrt, unreached)
@@ -61,11 +75,27 @@ def plan_backward(graph: Graph, trace, differentiate: list[int], backend: str) -
         joint = joint_graph(wrt)
     joint = run_pipeline(joint)
     split = training_graphs(joint, len(graph.inputs), len(graph.outputs))
-    position = {v: i for i, v in enumerate(split.forward.inputs)}
-    saved = split.forward.outputs[len(graph.outputs):]
+    timings["joint+forward+backward"] = time.perf_counter() - start
+    return {"joint": joint, "forward": split.forward, "backward": split.backward}, {"wrt": wrt}
+
+
+def _reads(graph, wrt, sources, through, differentiate) -> dict:
+    """What the autodiff pass reads beside `graph`, with values named as the
+    graph's text names them (`%x`, `%12`): the stage cache's key holds it."""
+    name_of = Namer(graph)
+    return {"wrt": wrt, "differentiate": differentiate,
+            "sources": {i: [name_of(v) for v in values] for i, values in sources.items()},
+            "through": [i for i, node in enumerate(graph.nodes) if node.out in through]}
+
+
+def plan_backward(derived: Derived, differentiate: list[int], n_outputs: int, backend: str) -> BackwardPlan:
+    """The compiled backward of `backward_stages`' graphs; it runs on `backend`."""
+    forward, backward = derived.graphs["forward"], derived.graphs["backward"]
+    position = {v: i for i, v in enumerate(forward.inputs)}
+    saved = forward.outputs[n_outputs:]
     saved_inputs = {j: position[v] for j, v in enumerate(saved) if v in position}
-    return BackwardPlan(joint, split.forward, split.backward, differentiate, wrt, len(graph.outputs), saved_inputs,
-                        runner(split.backward, backend))
+    return BackwardPlan(derived.graphs["joint"], forward, backward, differentiate, derived.decided["wrt"], n_outputs,
+                        saved_inputs, runner(backward, backend))
 
 
 class CompiledBackward(Node):

@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compiler.ir import Graph
-from compiler.passes import run_pipeline
-from compiler.passes.pipeline import FUSE
+from compiler.passes import stage_cache
+from compiler.passes.pipeline import inference_stages
+from runtime.cache import default_cache
 from runtime.executable import InputsOverlapError
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import dump, effects
-from .backward import BackwardPlan, attach, freed_node, history_freed, plan_backward
+from .backward import BackwardPlan, attach, backward_stages, freed_node, history_freed, plan_backward
 from .check import CHECKED_CALLS, checked_call
 from .fast_path import MISS, fast_path
 from .guard_code import guard_function
@@ -276,7 +277,8 @@ class CompiledFunction:
         if self._last is not None:
             log.info("recompiling %s: %s", self.name, reason)
         try:
-            variant = self._trace(reading, call, note=f"{self.name} variant {len(self.cache) + 1}: {reason}")
+            variant = self._trace(reading, call, note=f"{self.name} variant {len(self.cache) + 1}: {reason}",
+                                  reuse=True)
         except GraphBreak as e:
             if self.fullgraph:
                 raise CompileError(f"{self.name} cannot be compiled as one graph (fullgraph=True): {e}") from None
@@ -298,7 +300,9 @@ class CompiledFunction:
             dump.write(self.name, len(self.cache), reason, variant.lowered, owner=self, native=native)
         return variant
 
-    def _trace(self, reading, call, note=None) -> Variant:
+    def _trace(self, reading, call, note=None, reuse=False) -> Variant:
+        """Trace `fn` on this call into a variant. `reuse`: the passes' results
+        may come from the disk cache (lower() runs them, to show their work)."""
         self.trace_count += 1
         start = time.perf_counter()
         trace = Trace(self.name)
@@ -336,24 +340,23 @@ class CompiledFunction:
         timings = {"traced": time.perf_counter() - start}
         stages = {"traced": graph}
         differentiate, freed = _needing_gradients(out_tracers)
+        cache = default_cache() if reuse else None
         if differentiate:
-            start = time.perf_counter()
-            plan = plan_backward(graph, trace, differentiate, self.backend)
-            stages.update(joint=plan.joint, forward=plan.forward, backward=plan.backward)
-            timings["joint+forward+backward"] = time.perf_counter() - start
-            runs = plan.forward
+            derived = backward_stages(graph, trace, differentiate, cache)
         else:
-            start = time.perf_counter()
-            plan = None
-            stages["optimized"] = run_pipeline(graph)
-            timings["optimized"] = time.perf_counter() - start
-            start = time.perf_counter()
-            stages["fused"] = runs = run_pipeline(stages["optimized"], FUSE)
-            timings["fused"] = time.perf_counter() - start
+            derived = stage_cache.derive(graph, functools.partial(inference_stages, graph), cache)
+        stages.update(derived.graphs)
+        timings.update(derived.timings)
+        runs = stages["forward" if differentiate else "fused"]
         sources = self._sources(trace, tracers, owners)
         start = time.perf_counter()
         run = runner(runs, self.backend, effects.in_place_outputs(sources, writebacks, grad_updates))
         timings[self.backend] = time.perf_counter() - start
+        plan = None
+        if differentiate:
+            start = time.perf_counter()
+            plan = plan_backward(derived, differentiate, len(graph.outputs), self.backend)
+            timings[f"{self.backend}-backward"] = time.perf_counter() - start
         grad_guards = [(owners[leaf], grad_state(leaf._leaf[0])) for leaf in trace.grad_inputs]
         grad_names = [f"{leaf._leaf[1]}.grad" for leaf in trace.grad_inputs]
         return Variant(Lowered(stages, timings), runs, sources, spec,

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from runtime import generated
+
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .guards import TensorKey
@@ -36,20 +38,22 @@ class Emitter:
         """A name for `value` in the generated function's globals (literals inline)."""
         if type(value) in (int, str, bool, type(None)):
             return repr(value)
-        name = f"c{len(self.consts)}"
-        self.consts[name] = value
-        return name
+        return self.named(value)
 
     def fail_if(self, condition: str):
         self.lines.append(f"    if {condition}: return {self.miss}")
 
+    def named(self, value) -> str:
+        """A name for `value` in the generated function's globals, never a
+        literal: object ids differ between processes, and a source that
+        does not is compiled once (runtime/generated.py)."""
+        name = f"c{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
     def define(self, name: str, source: str, filename: str):
         """The function `name` that `source` defines; its code names this emitter's values."""
-        namespace = dict(self.consts)
-        exec(compile(source, filename, "exec"), namespace)
-        function = namespace[name]
-        function.source = source
-        return function
+        return generated.define(name, source, filename, dict(self.consts))
 
 
 def _access(parent: str, step, emit: Emitter) -> str:
@@ -139,11 +143,12 @@ def _check(emit, v, kind, value, info, tensors, shared):
             emit.fail_if(f"type({v}) is not {emit.const(info)} or not ({v} == {emit.const(value[1])})")
     elif kind == "ndarray":
         _, ident, shape, dtype = value
-        emit.fail_if(f"id({v}) != {ident} or {v}.shape != {emit.const(shape)} or {v}.dtype.str != {dtype!r}")
+        emit.fail_if(f"id({v}) != {emit.named(ident)} or {v}.shape != {emit.const(shape)} "
+                     f"or {v}.dtype.str != {dtype!r}")
     elif kind == "identity":
-        emit.fail_if(f"id({v}) != {value[1]}")
+        emit.fail_if(f"id({v}) != {emit.named(value[1])}")
     elif kind in ("long list", "long dict"):
-        emit.fail_if(f"id({v}) != {value[1]} or len({v}) != {value[2]}")
+        emit.fail_if(f"id({v}) != {emit.named(value[1])} or len({v}) != {value[2]}")
         if kind == "long list":  # which items are walked: the tensors that require grad
             emit.fail_if(f"tuple(i for i, t in enumerate({v}) if isinstance(t, Tensor) and t.requires_grad) "
                          f"!= {emit.const(info)}")
@@ -166,4 +171,4 @@ def _check(emit, v, kind, value, info, tensors, shared):
 def _same_object(emit, v, ident, shared):
     """A container reached again later (an identity entry) must stay this one object."""
     if ident in shared:
-        emit.fail_if(f"id({v}) != {ident}")
+        emit.fail_if(f"id({v}) != {emit.named(ident)}")
