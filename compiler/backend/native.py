@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import struct
-import threading
 import time
 
 from runtime.cache import DiskCache, default_cache
@@ -30,15 +29,17 @@ log = logging.getLogger("jitgrad.backend")
 # Bump when generated code changes for the same IR, so old cache entries miss.
 BACKEND_VERSION = "11"
 STATS = target.STATS  # llvm_compiles, cache_hits
-_COMPILE_LOCK = threading.Lock()
 
 
 def optimized_module(graph: Graph):
     """The graph's LLVM module after O3 (without unrolling, see
     target.optimize), and its manifest."""
     lowered = program.lower(graph)
-    module = target.optimize(target.parse(str(lowered.module), graph.name), unroll_loops=False)
-    return module, lowered.manifest
+    return _optimized(lowered, graph.name), lowered.manifest
+
+
+def _optimized(lowered: program.Lowered, name: str):
+    return target.optimize(target.parse(str(lowered.module), name), unroll_loops=False)
 
 
 def llvm_ir(graph: Graph) -> str:
@@ -69,11 +70,11 @@ def compile_graph(graph: Graph, cache: DiskCache | None = None) -> Executable:
         except (ValueError, KeyError, LookupError) as e:  # a checksummed entry we cannot read: rebuild it
             log.warning("discarding unreadable cache entry %s: %s", key, e)
     start = time.perf_counter()
-    with _COMPILE_LOCK:  # LLVM's optimizer and code emission share global state
-        module, manifest = optimized_module(graph)
-        code = target.emit_object(module)
+    lowered = program.lower(graph)
+    manifest = lowered.manifest.to_dict()
+    library.prefetch(manifest["imports"], BACKEND_VERSION, cache)  # on another core, while LLVM compiles the graph
+    code = target.emit_object(_optimized(lowered, graph.name))  # thread-safe: see target.py
     log.debug("%s: compiled in %.1f ms", graph.name, 1e3 * (time.perf_counter() - start))
-    manifest = manifest.to_dict()
     if cache.enabled:
         cache.store(key, _pack(manifest, code))
     return Executable(code, manifest, _imports(manifest, cache))
