@@ -35,11 +35,11 @@ def optimized_module(graph: Graph):
     """The graph's LLVM module after O3 (without unrolling, see
     target.optimize), and its manifest."""
     lowered = program.lower(graph)
-    return _optimized(lowered, graph.name), lowered.manifest
+    return _optimize(target.parse(str(lowered.module), graph.name)), lowered.manifest
 
 
-def _optimized(lowered: program.Lowered, name: str):
-    return target.optimize(target.parse(str(lowered.module), name), unroll_loops=False)
+def _optimize(module):
+    return target.optimize(module, unroll_loops=False)
 
 
 def llvm_ir(graph: Graph) -> str:
@@ -71,9 +71,12 @@ def compile_graph(graph: Graph, cache: DiskCache | None = None) -> Executable:
             log.warning("discarding unreadable cache entry %s: %s", key, e)
     start = time.perf_counter()
     lowered = program.lower(graph)
-    manifest = lowered.manifest.to_dict()
-    library.prefetch(manifest["imports"], BACKEND_VERSION, cache)  # on another core, while LLVM compiles the graph
-    code = target.emit_object(_optimized(lowered, graph.name))  # thread-safe: see target.py
+    module, manifest = target.parse(str(lowered.module), graph.name), lowered.manifest.to_dict()
+    # The libraries' builds start only now, so that their Python (building IR) and their
+    # parsing (under llvmlite's lock) do not hold this thread back; then LLVM compiles
+    # them and the graph at once (thread-safe: see target.py).
+    library.prefetch(manifest["imports"], BACKEND_VERSION, cache)
+    code = target.emit_object(_optimize(module))
     log.debug("%s: compiled in %.1f ms", graph.name, 1e3 * (time.perf_counter() - start))
     if cache.enabled:
         cache.store(key, _pack(manifest, code))
