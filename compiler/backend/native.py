@@ -65,7 +65,7 @@ def compile_graph(graph: Graph, cache: DiskCache | None = None) -> Executable:
         try:
             manifest, code = _unpack(payload)
             executable = Executable(code, manifest, _imports(manifest, cache))
-            STATS["cache_hits"] += 1
+            target.count("cache_hits")
             return executable
         except (ValueError, KeyError, LookupError) as e:  # a checksummed entry we cannot read: rebuild it
             log.warning("discarding unreadable cache entry %s: %s", key, e)
