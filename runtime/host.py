@@ -33,14 +33,10 @@ def identity() -> dict:
     }
 
 
-@functools.cache
-def target_machine() -> "llvm.TargetMachine":
-    """The host's target machine at -O3, shared by the optimizer and code
-    emission (never hand it to an execution engine: engines own theirs)."""
-    return new_target_machine()
-
-
 def new_target_machine() -> "llvm.TargetMachine":
+    """The host's target machine at -O3; a new one per use, since a target
+    machine must not be shared between threads (and an execution engine
+    takes ownership of the one it is given)."""
     host = identity()
     target = llvm.Target.from_triple(host["triple"])
     return target.create_target_machine(cpu=host["cpu"], features=host["features"], opt=3,

@@ -17,7 +17,7 @@ from llvmlite import ir
 
 from compiler.backend import mathfns
 from compiler.backend.target import emit_assembly, emit_object, optimize, parse
-from runtime.host import identity, target_machine
+from runtime.host import identity, new_target_machine
 from runtime.loader import LoadedCode
 
 DTYPES = (np.float32, np.float64)
@@ -65,7 +65,7 @@ def _kernel(name, dtype):
     ty, i64 = IR_TYPES[dtype], ir.IntType(64)
     module = ir.Module(name=f"{name}_{np.dtype(dtype).name}")
     module.triple = llvm.get_process_triple()
-    module.data_layout = str(target_machine().target_data)
+    module.data_layout = str(new_target_machine().target_data)
     fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ir.PointerType()] * 2 + [i64]), "f")
     for arg in fn.args[:2]:
         arg.add_attribute("noalias")

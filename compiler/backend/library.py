@@ -12,13 +12,20 @@ the graph's code calls them through a pointer.
 
 The thread pool (parallel.py) is a library for a second reason: its state
 must be one per process, so every graph has to call the same copy. Loading
-it starts its workers (runtime/threads.py)."""
+it starts its workers (runtime/threads.py).
+
+A cold start needs both a library and the graph that calls it compiled,
+each ~0.2 s of LLVM time. `prefetch` starts a library's build on a thread of
+its own as soon as the graph's imports are known, so LLVM compiles the two
+on two cores (target.py says why that is safe); `resolve` then waits for it."""
 from __future__ import annotations
 
 import functools
 import hashlib
 import json
+import os
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Callable
 
@@ -33,6 +40,7 @@ from . import gemm, parallel, target
 
 _LOCK = threading.Lock()
 _LOADED: dict[str, LoadedCode] = {}
+_BUILDING: dict[str, Future] = {}  # object code on its way (see prefetch), by library name
 _I64, _PTR = ir.IntType(64), ir.PointerType()
 GEMM_TYPE = ir.FunctionType(ir.VoidType(), [_I64] * 3 + [_PTR, _I64, _I64] * 2 + [_PTR, _I64, _PTR])
 
@@ -86,6 +94,38 @@ def _key(name: str, backend_version: str) -> str:
     return hashlib.sha256(f"library {name} {backend_version}\n{host}".encode()).hexdigest()
 
 
+def _object_code(name: str, backend_version: str, cache: DiskCache) -> bytes:
+    """The library's object code, from the disk cache or compiled (and stored)."""
+    key = _key(name, backend_version)
+    code = cache.load(key) if cache.enabled else None
+    if code is not None:
+        target.count("cache_hits")
+        return code
+    code = target.emit_object(target.optimize(target.parse(str(_library(name).build()), name), LEVEL))
+    if cache.enabled:
+        cache.store(key, code)
+    return code
+
+
+def prefetch(names, backend_version: str, cache: DiskCache) -> None:
+    """Start getting the object code of the libraries in `names` that this
+    process has not loaded, each on a new thread, for `resolve` to collect."""
+    with _LOCK:
+        for name in names:
+            _library(name)  # an unknown name raises here, on the caller's thread
+            if name in _LOADED or name in _BUILDING:
+                continue
+            future = _BUILDING[name] = Future()
+
+            def build(name=name, future=future):
+                try:
+                    future.set_result(_object_code(name, backend_version, cache))
+                except BaseException as e:  # noqa: BLE001 -- handed to resolve, which raises it
+                    future.set_exception(e)
+            # not a daemon: interpreter exit waits for the build instead of tearing LLVM down under it
+            threading.Thread(target=build, name=f"jitgrad-build-{name}").start()
+
+
 def resolve(names, backend_version: str, cache: DiskCache) -> list[tuple[int, LoadedCode]]:
     """(address, the code holding it) of each library function in `names`,
     compiling (or loading from the disk cache) each at most once per process."""
@@ -94,16 +134,21 @@ def resolve(names, backend_version: str, cache: DiskCache) -> list[tuple[int, Lo
         for name in names:
             library = _library(name)
             if name not in _LOADED:
-                key = _key(name, backend_version)
-                code = cache.load(key) if cache.enabled else None
-                if code is not None:
-                    target.STATS["cache_hits"] += 1
-                else:
-                    module = target.optimize(target.parse(str(library.build()), name), LEVEL)
-                    code = target.emit_object(module)
-                    if cache.enabled:
-                        cache.store(key, code)
+                building = _BUILDING.pop(name, None)
+                code = building.result() if building else _object_code(name, backend_version, cache)
                 _LOADED[name] = LoadedCode(code)
                 library.on_load(_LOADED[name])
             found.append((_LOADED[name].address(library.symbol), _LOADED[name]))
     return found
+
+
+def _forget_builds_after_fork():
+    """A forked child has none of the parent's threads: builds they had under
+    way never finish there, and the lock may be held by one of them."""
+    global _LOCK
+    _LOCK = threading.Lock()
+    _BUILDING.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_builds_after_fork)

@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import struct
-import threading
 import time
 
 from runtime.cache import DiskCache, default_cache
@@ -28,17 +27,19 @@ from . import library, program, target
 log = logging.getLogger("jitgrad.backend")
 
 # Bump when generated code changes for the same IR, so old cache entries miss.
-BACKEND_VERSION = "13"
+BACKEND_VERSION = "14"
 STATS = target.STATS  # llvm_compiles, cache_hits
-_COMPILE_LOCK = threading.Lock()
 
 
 def optimized_module(graph: Graph, donated=None):
     """The graph's LLVM module after O3 (without unrolling, see
     target.optimize), and its manifest; `donated` as in program.lower."""
     lowered = program.lower(graph, donated)
-    module = target.optimize(target.parse(str(lowered.module), graph.name), unroll_loops=False)
-    return module, lowered.manifest
+    return _optimize(target.parse(str(lowered.module), graph.name)), lowered.manifest
+
+
+def _optimize(module):
+    return target.optimize(module, unroll_loops=False)
 
 
 def llvm_ir(graph: Graph) -> str:
@@ -68,16 +69,19 @@ def compile_graph(graph: Graph, cache: DiskCache | None = None, donated: dict[in
         try:
             manifest, code = _unpack(payload)
             executable = Executable(code, manifest, _imports(manifest, cache))
-            STATS["cache_hits"] += 1
+            target.count("cache_hits")
             return executable
         except (ValueError, KeyError, LookupError) as e:  # a checksummed entry we cannot read: rebuild it
             log.warning("discarding unreadable cache entry %s: %s", key, e)
     start = time.perf_counter()
-    with _COMPILE_LOCK:  # LLVM's optimizer and code emission share global state
-        module, manifest = optimized_module(graph, donated)
-        code = target.emit_object(module)
+    lowered = program.lower(graph, donated)
+    module, manifest = target.parse(str(lowered.module), graph.name), lowered.manifest.to_dict()
+    # The libraries' builds start only now, so that their Python (building IR) and their
+    # parsing (under llvmlite's lock) do not hold this thread back; then LLVM compiles
+    # them and the graph at once (thread-safe: see target.py).
+    library.prefetch(manifest["imports"], BACKEND_VERSION, cache)
+    code = target.emit_object(_optimize(module))
     log.debug("%s: compiled in %.1f ms", graph.name, 1e3 * (time.perf_counter() - start))
-    manifest = manifest.to_dict()
     if cache.enabled:
         cache.store(key, _pack(manifest, code))
     return Executable(code, manifest, _imports(manifest, cache))
