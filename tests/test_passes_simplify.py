@@ -473,3 +473,20 @@ def test_simplify_preserves_results_on_random_programs(g, seed):
     assert simplify(after) == after  # a fixed point
     users = after.users()
     assert all(users[n.out] or n.out in after.outputs for n in after.nodes), "simplify left a dead node"
+
+
+def test_a_product_of_an_operand_simplify_turned_into_an_expand_rounds_alike():
+    """Found by the property test above (seed 490): mul(x, ones) becomes
+    expand(x), a stride-0 view, which NumPy multiplied in its own loop
+    rather than BLAS, 1 ulp apart (compiler/ops/linalg.py)."""
+    g = parse("""
+graph f(%x: f32[6,1], %z: f32[5,1]) {
+  %0: f32[1,5] = full() {dtype=f32, shape=[1, 5], value=1.0}
+  %1: f32[6,5] = mul(%x, %0)
+  %2: f32[6,1] = matmul(%1, %z)
+  return %2
+}""")
+    after = simplify(g)
+    assert "expand" in print_graph(after)
+    for seed in range(20):
+        assert_same_results(g, after, arrays=random_inputs(g, seed))

@@ -25,8 +25,17 @@ def infer_matmul(x: Aval, y: Aval) -> Aval:
     return Aval(batch + (x.shape[-2], y.shape[-1]), x.dtype)
 
 
+def matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """np.matmul, with operands that have a stride-0 (broadcast) axis made
+    contiguous first: NumPy hands those to its own loop instead of BLAS,
+    which adds in another order, so a product would round differently only
+    because of its operand's layout (`simplify` turning mul(x, ones) into
+    expand(x) changed a result by 1 ulp)."""
+    return np.matmul(*(np.ascontiguousarray(a) if 0 in a.strides else a for a in (x, y)))
+
+
 register(Primitive(
-    "matmul", Group.MATMUL, infer_matmul, np.matmul, inputs=("x", "y"),
+    "matmul", Group.MATMUL, infer_matmul, matmul, inputs=("x", "y"),
     vjp=(lambda g, y: g @ y.mT, lambda g, x: x.mT @ g),
     grad_name="MmBackward0",
 ))
