@@ -52,8 +52,11 @@ CHECKED_OPS = ("gather", "scatter_add")  # steps that can fail (an index out of 
 KERNEL_GRAIN = 1 << 18      # kernel loop iterations x body ops per task (~25 us of simple ops)
 PARALLEL_MIN_WORK = 1 << 20  # below this a kernel runs on the caller alone
 MAX_KERNEL_TASKS = 64
-GEMM_GRAIN = 4 << 20         # multiply-adds x 2 per task
-GEMM_MIN_WORK = 2 * GEMM_GRAIN  # below this a matmul runs on the caller alone
+# Small products run far below the GEMM's peak (a side of 10 pads to a tile, K = 10 is mostly
+# packing), so a few MFLOP already take 35-130 us: the MLP's [256,512] @ [512,10] took 130 us
+# whole and 84 us in two row slabs, [10,256] @ [256,512] 52 and 36 us.
+GEMM_GRAIN = 1 << 20         # multiply-adds x 2 per task
+GEMM_MIN_WORK = 2 << 20      # below this a matmul runs on the caller alone
 MAX_GEMM_TASKS = 16          # each takes its own GEMM scratch in the arena
 
 
