@@ -46,9 +46,12 @@ PARALLEL_FOR_TYPE = ir.FunctionType(ir.VoidType(), [types.PTR, types.PTR, I64])
 
 # Polls (a pause each, ~10-40 ns on x86) before sleeping on a condvar. On the
 # idle 2-core VM, softmax 4096x1024 (3 split steps) took 1.23-1.55 ms with
-# 4096 polls, 1.40-1.85 with 1024 and 1.67-2.04 with none; with another
-# process busy, 256 polls made the MLP step 10% slower than none.
-SPINS = 1024
+# 4096 polls, 1.40-1.85 with 1024 and 1.67-2.04 with none. The large MLP
+# step (the count changed in one process, 12 rounds, medians): idle 2.96 /
+# 2.84 / 2.70 / 2.60 ms at 256 / 1024 / 4096 / 16384 polls; with another
+# process spinning on one core 4.73 / 4.70 / 4.35 / 5.19 ms. Past 4096 the
+# polling takes the core from the thread it waits for.
+SPINS = 4096
 _SYNC_BYTES = 128  # room for any libc's pthread_mutex_t / pthread_cond_t (glibc: 40 / 48)
 _SYNC = ir.ArrayType(ir.IntType(8), _SYNC_BYTES)
 _LINE = ir.ArrayType(ir.IntType(8), 64)
