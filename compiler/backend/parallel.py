@@ -13,15 +13,14 @@ The workers are threads the runtime starts (runtime/threads.py): each calls
 `jitgrad_worker(id)`, which never returns. It sleeps on a condition variable
 until a job is posted, joins it if its id is below the pool's limit (the
 thread count the user asked for, minus the caller) and tasks are left,
-takes tasks until none are, and leaves. Between jobs a worker polls for
-`SPINS` rounds (some microseconds) before it sleeps, as OpenMP runtimes do,
-and so does the caller before it waits for the last worker: the next step
-of a graph often posts within that time. The polling is kept short because
-on a loaded machine it takes the core from the thread it waits for (see
-SPINS). The caller, after taking tasks itself, waits until every worker
-that joined has left, so no worker can
-still be reading the caller's `ctx` (a stack array) when it returns, and a
-worker late to one job can never take a task of the next one.
+takes tasks until none are, and leaves. Between jobs a worker polls a
+while before it sleeps, as OpenMP runtimes do, first pausing, then yielding
+the CPU (see SPINS), and the caller polls before it waits for the last
+worker: the next step of a graph often posts within that time. The caller,
+after taking tasks itself, waits until every worker that joined has left,
+so no worker can still be reading the caller's `ctx` (a stack array) when
+it returns, and a worker late to one job can never take a task of the next
+one.
 
 Posting a job is guarded by a second mutex taken with trylock: while one
 caller (another Python thread, or a task that calls parallel_for) holds
@@ -44,14 +43,18 @@ INIT = "jitgrad_pool_init"
 TASK_TYPE = ir.FunctionType(ir.VoidType(), [types.PTR, I64])
 PARALLEL_FOR_TYPE = ir.FunctionType(ir.VoidType(), [types.PTR, types.PTR, I64])
 
-# Polls (a pause each, ~10-40 ns on x86) before sleeping on a condvar. On the
-# idle 2-core VM, softmax 4096x1024 (3 split steps) took 1.23-1.55 ms with
-# 4096 polls, 1.40-1.85 with 1024 and 1.67-2.04 with none. The large MLP
-# step (the count changed in one process, 12 rounds, medians): idle 2.96 /
-# 2.84 / 2.70 / 2.60 ms at 256 / 1024 / 4096 / 16384 polls; with another
-# process spinning on one core 4.73 / 4.70 / 4.35 / 5.19 ms. Past 4096 the
-# polling takes the core from the thread it waits for.
+# An idle worker polls for the next job SPINS times with a pause between
+# polls (~10-40 ns on x86), then YIELDS times with sched_yield between them,
+# which hands the core to any thread that wants it (ours included, when a
+# busy machine put both on one core), and only then sleeps on the condvar,
+# whose wakeup costs the next job ~10 us. The large MLP step (the counts
+# changed in one process, 12 rounds, medians): idle 2.84 / 2.70 / 2.60 ms at
+# 1024 / 4096 / 16384 pause polls, 2.66 at 4096 + 200 yields; with another
+# process spinning on one core 4.70 / 4.35 / 5.19 ms, and 4096 + 200 yields
+# 4.85 against 5.11 for 4096 alone in that round. Longer pausing takes the
+# core from the thread it waits for; yielding does not.
 SPINS = 4096
+YIELDS = 200
 _SYNC_BYTES = 128  # room for any libc's pthread_mutex_t / pthread_cond_t (glibc: 40 / 48)
 _SYNC = ir.ArrayType(ir.IntType(8), _SYNC_BYTES)
 _LINE = ir.ArrayType(ir.IntType(8), 64)
@@ -83,6 +86,7 @@ class _Pool:
         self.broadcast = declare("pthread_cond_broadcast", types.PTR)
         self.mutex_init = declare("pthread_mutex_init", types.PTR, types.PTR)
         self.cond_init = declare("pthread_cond_init", types.PTR, types.PTR)
+        self.yield_cpu = declare("sched_yield")
 
     def field(self, b, name):
         return b.gep(self.pool, [const(0), ir.Constant(types.I32, _FIELDS.index(name))], inbounds=True,
@@ -152,6 +156,7 @@ class _Pool:
         b.position_at_end(spin)
         b.call(self.unlock, [mutex])
         self._spin(fn, b, lambda: b.icmp_unsigned("!=", self.get(b, "generation"), seen))
+        self._spin(fn, b, lambda: b.icmp_unsigned("!=", self.get(b, "generation"), seen), YIELDS, yielding=True)
         b.call(self.lock, [mutex])
         seen.add_incoming(seen, b.block)
         spun.add_incoming(yes, b.block)
@@ -176,17 +181,21 @@ class _Pool:
         spun.add_incoming(no, b.block)
         b.branch(check)
 
-    def _spin(self, fn, b: ir.IRBuilder, until):
-        """Poll `until()` (atomic loads, an i1) up to SPINS times, pausing between polls."""
+    def _spin(self, fn, b: ir.IRBuilder, until, polls=SPINS, yielding=False):
+        """Poll `until()` (atomic loads, an i1) up to `polls` times, pausing
+        between polls, or giving the CPU to any other thread that wants it
+        (`yielding`)."""
         before = b.block
         head, body, out = (fn.append_basic_block(f"spin.{n}") for n in ("head", "body", "out"))
         b.branch(head)
         b.position_at_end(head)
         i = b.phi(I64, "polls")
         i.add_incoming(const(0), before)
-        b.cbranch(b.or_(until(), b.icmp_signed(">=", i, const(SPINS))), out, body)
+        b.cbranch(b.or_(until(), b.icmp_signed(">=", i, const(polls))), out, body)
         b.position_at_end(body)
-        if identity()["triple"].startswith(("x86_64", "i686", "i386")):
+        if yielding:
+            b.call(self.yield_cpu, [])
+        elif identity()["triple"].startswith(("x86_64", "i686", "i386")):
             pause = self.m.globals.get("llvm.x86.sse2.pause") or \
                 ir.Function(self.m, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse2.pause")
             b.call(pause, [])
