@@ -84,13 +84,15 @@ class _Names:
         return name
 
 
-def call_lines(exe, address, alignment: int, idle_block: int, namespace: dict, const):
+def call_lines(exe, address, alignment: int, idle_block: int, namespace: dict, const, known=()):
     """The common case of a call of `exe` on arrays named a0, a1, ...:
     (the conditions under which it applies, the lines that run it, the
     expressions of its results). The runtime's objects it uses go into
     `namespace` under their own names; `const(value)` names the others.
     A caller that has its own fast path (frontend/jit/fast_path.py) inlines
-    these lines rather than pay for a second call and its lists."""
+    these lines rather than pay for a second call and its lists; `known`
+    are the inputs whose shape and dtype its own checks have already
+    compared with the manifest's, which leaves their type and strides."""
     own = {"ndarray": np.ndarray, "local": exe._local, "new_state": exe._state, "address": address,
            "new_block": exe._new_block, "block_address": exe._block_address, "entry": exe._entry,
            "error": exe._error, "getrefcount": sys.getrefcount, "idle": idle_block}
@@ -99,8 +101,10 @@ def call_lines(exe, address, alignment: int, idle_block: int, namespace: dict, c
         raise ValueError(f"call_lines: {clash} already name other values")
     namespace.update(own)
     names = [f"a{i}" for i in range(len(exe._inputs))]
-    conditions = [f"type({a}) is ndarray and {a}.shape == {const(shape)} and {a}.dtype is {const(dtype)} "
-                  f"and {a}.strides == {const(strides)}" for a, (shape, dtype, strides) in zip(names, exe._inputs)]
+    conditions = [f"type({a}) is ndarray and {a}.strides == {const(strides)}" if i in known else
+                  f"type({a}) is ndarray and {a}.shape == {const(shape)} and {a}.dtype is {const(dtype)} "
+                  f"and {a}.strides == {const(strides)}"
+                  for i, (a, (shape, dtype, strides)) in enumerate(zip(names, exe._inputs))]
     body = ["try:", "    state = local.state", "except AttributeError:", "    state = new_state()",
             "args = state.args"]
     donated = dict(exe._donated)  # buffer k -> input i

@@ -181,11 +181,11 @@ class Executable:
         outputs = self.fast_call(arrays)
         return self._checked_call(arrays) if outputs is None else outputs
 
-    def inline_call(self, namespace: dict, const):
+    def inline_call(self, namespace: dict, const, known=()):
         """`fast_call`'s code, for a caller to inline in its own generated
         function: (conditions on arrays named a0, a1, ..., lines, result
         expressions); see call_code.call_lines."""
-        return call_lines(self, address, ALIGNMENT, IDLE_BLOCK, namespace, const)
+        return call_lines(self, address, ALIGNMENT, IDLE_BLOCK, namespace, const, known)
 
     def _checked_call(self, arrays) -> list[np.ndarray]:
         """The general call: every check with its error message, array

@@ -19,7 +19,7 @@ For `compile(lambda x: x * 2 + 1)` called on an f32[10]:
         except (KeyError, IndexError, AttributeError, TypeError):
             return MISS
         a0 = v0._data
-        if type(a0) is ndarray and a0.shape == c9 and ...:  # native code's common case, inlined
+        if type(a0) is ndarray and a0.strides == c9:  # native code's common case, inlined
             ...  # (runtime/call_code.py: arguments, output block, the entry)
             r0 = b0
         else:
@@ -56,7 +56,8 @@ def fast_path(reading, variant):
     general = [f"{', '.join(results)}, = {run}[:{n}]" if n else run]
     inline = getattr(variant.run_graph, "inline_call", None)  # native code's own common case, if it has one
     if inline is not None:
-        conditions, lines, outs = inline(emit.consts, emit.const)
+        guarded_inputs = [i for i, (kind, *_) in enumerate(variant.sources) if kind == "arg"]  # shape, dtype
+        conditions, lines, outs = inline(emit.consts, emit.const, guarded_inputs)
         lines = lines + [f"{r} = {o}" for r, o in zip(results, outs[:n])]
         if conditions:
             body += [f"if {' and '.join(conditions)}:"] + ["    " + line for line in lines]
