@@ -3,13 +3,15 @@
 Each `LoadedCode` owns one MCJIT engine holding one object file; the code
 stays mapped exactly as long as the `LoadedCode` lives, so deleting a
 compiled function frees its native code. Symbols the code calls (libm's
-`expf`, `pow`, ...) resolve against the running process."""
+`expf`, `pow`, ...) resolve against the running process. With
+JITGRAD_PERF_MAP=1 each load names its functions for `perf` (perf_map.py)."""
 from __future__ import annotations
 
 import threading
 
 import llvmlite.binding as llvm
 
+from . import perf_map
 from .host import new_target_machine
 
 _LOCK = threading.Lock()  # LLVM's JIT linking is not safe to run concurrently
@@ -27,6 +29,8 @@ class LoadedCode:
             self._object = llvm.ObjectFileRef.from_data(bytes(object_code))
             self._engine.add_object_file(self._object)
             self._engine.finalize_object()
+            if perf_map.enabled():
+                perf_map.record(object_code, self._engine.get_function_address)
 
     def address(self, name: str) -> int:
         with _LOCK:
