@@ -79,8 +79,7 @@ class Manifest:
     errors: list = field(default_factory=list)  # messages by error code - 1; {0} is the bad index
     imports: list = field(default_factory=list)  # library functions (library.py) it calls, by name
     donated: list = field(default_factory=list)  # [buffer k, input i]: k may be passed as i's memory
-    written: list = field(default_factory=list)  # inputs the caller writes: checked for overlap
-    inputs_overlap: int = INPUTS_OVERLAP
+    inputs_overlap: int = INPUTS_OVERLAP  # status - i: input i, written, overlaps another (runtime raises)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -146,7 +145,6 @@ class _ProgramBuilder:
             self.errors,
             self.imports,
             [[self.output_buffer[v], i] for v, i in in_place.items()],
-            sorted(set(self.donated.values())),
         )
         return Lowered(self.module, manifest)
 
