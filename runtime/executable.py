@@ -3,11 +3,13 @@
 An `Executable` holds the graph's linked code and its manifest (see
 compiler/backend/program.py for the argument layout). A call checks each
 input's shape and dtype against the manifest before native code runs (a
-mismatch is a ValueError, a non-array a TypeError, never an out-of-bounds read), copies
-non-contiguous inputs (negative strides included) to contiguous ones,
-hands out output buffers (64-byte aligned, as the arena) from a block no earlier result still
-holds, and calls the entry once through a prebuilt ctypes argument array. The arena and the argument array are per
-thread, so concurrent calls from several threads never share scratch memory.
+mismatch is a ValueError, a non-array a TypeError, never an out-of-bounds
+read), copies non-contiguous inputs (negative strides included) to
+contiguous ones, hands out output buffers (64-byte aligned, as the arena)
+from a block no earlier result still holds, and calls the entry once
+through a prebuilt ctypes argument array. The arena and the argument array
+are per thread, so concurrent calls from several threads never share
+scratch memory.
 
 A small graph's native code takes less time than the Python around it, so
 a call avoids the usual ways of reaching an array's memory (`.ctypes.data`
