@@ -52,6 +52,20 @@ def test_outputs_of_successive_calls_are_fresh_tensors_no_later_call_writes():
     assert third._version == 1 and first._version == 0
 
 
+def test_a_dropped_result_s_memory_serves_the_next_call_and_a_kept_one_s_never_does():
+    f = torch.compile(lambda x: x * 2 + 1)
+    x = torch.arange(10.0)
+    f(x), f(x)
+    address = f(x)._data.ctypes.data  # the result is dropped at once
+    assert f(x)._data.ctypes.data == address  # its block is reused
+    kept = f(x)
+    view = kept[3:]  # a view of a result holds the block too
+    del kept
+    later = f(x + 1)
+    assert not np.shares_memory(view.numpy(), later.numpy())
+    np.testing.assert_array_equal(view.numpy(), np.arange(3, 10) * 2 + 1)
+
+
 def test_outputs_are_what_eager_makes():
     f = torch.compile(lambda x: (x * 2).sum(0))
     x = torch.ones(3, 4)
