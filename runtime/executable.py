@@ -34,6 +34,7 @@ from .loader import LoadedCode
 ALIGNMENT = 64
 SMALL_OUTPUTS = 1 << 15  # bytes: up to this, a call's output block is a ctypes array (see _output_buffers)
 _ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)  # releases the GIL while native code runs
+_BRIEF_ENTRY = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p)  # holds it: for a manifest's `brief` graphs
 _POINTER = ctypes.c_void_p.from_address
 _DATA_FIELD = object.__basicsize__  # NumPy's array struct: the object header, then `char *data`
 
@@ -141,7 +142,7 @@ class Executable:
             raise ValueError(f"compiled graph imports {manifest.get('imports')}, got {len(imports)} addresses")
         self._imports = list(imports)
         self._code = LoadedCode(object_code)
-        self._entry = _ENTRY(self._code.address(manifest["entry"]))
+        self._entry = (_BRIEF_ENTRY if manifest.get("brief") else _ENTRY)(self._code.address(manifest["entry"]))
         # Per input: (shape, dtype, C-contiguous strides); strides that differ are checked with flags.
         self._inputs = [(tuple(shape), np.dtype(dtype), _c_strides(shape, np.dtype(dtype).itemsize))
                         for shape, dtype in manifest["inputs"]]

@@ -7,6 +7,7 @@ steps, inputs are checked before native code runs, non-contiguous and
 negative-stride inputs are read correctly, concurrent calls from threads
 do not share scratch memory, compiled code is freed with its function, and
 the disk cache serves a second process and rebuilds a corrupted entry."""
+import ctypes
 import gc
 import json
 import os
@@ -136,6 +137,18 @@ def test_a_block_is_reused_only_once_nothing_holds_its_results(n, path):
     buffer = memoryview(call([x, y])[0])  # an exported buffer holds the block too
     np.testing.assert_array_equal(call([y, y])[0], y + y)
     np.testing.assert_array_equal(np.frombuffer(buffer, np.float32), x + y)
+
+
+def test_only_brief_graphs_are_called_holding_the_gil():
+    """Releasing the GIL costs more than a tiny graph's run; anything longer
+    must release it, so that other Python threads run meanwhile."""
+    brief = native.compile_graph(add_graph(10), DiskCache(enabled=False))
+    long = native.compile_graph(add_graph(1 << 16), DiskCache(enabled=False))
+    assert brief.manifest["brief"] and not long.manifest["brief"]
+    assert brief._entry._flags_ & ctypes._FUNCFLAG_PYTHONAPI
+    assert not long._entry._flags_ & ctypes._FUNCFLAG_PYTHONAPI
+    x = np.arange(10, dtype=np.float32)
+    np.testing.assert_array_equal(brief([x, x])[0], 2 * x)
 
 
 def test_the_generated_call_takes_the_common_case_and_declines_the_rest():

@@ -58,6 +58,10 @@ MAX_KERNEL_TASKS = 64
 GEMM_GRAIN = 1 << 20         # multiply-adds x 2 per task
 GEMM_MIN_WORK = 2 << 20      # below this a matmul runs on the caller alone
 MAX_GEMM_TASKS = 16          # each takes its own GEMM scratch in the arena
+# A graph with less work than this (element-ops, a matmul's multiply-adds) runs in a few
+# microseconds: its entry is called holding the GIL, since releasing and taking it back
+# costs more (0.07-0.09 us of a 2.8 us call of x * 2 + 1).
+BRIEF_WORK = 1 << 14
 
 
 def _tasks(work: int, items: int, grain: int, most: int, least_work: int) -> int:
@@ -80,6 +84,7 @@ class Manifest:
     imports: list = field(default_factory=list)  # library functions (library.py) it calls, by name
     donated: list = field(default_factory=list)  # [buffer k, input i]: k may be passed as i's memory
     inputs_overlap: int = INPUTS_OVERLAP  # status - i: input i, written, overlaps another (runtime raises)
+    brief: bool = False  # little work and no threads: call the entry holding the GIL (BRIEF_WORK)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -145,6 +150,7 @@ class _ProgramBuilder:
             self.errors,
             self.imports,
             [[self.output_buffer[v], i] for v, i in in_place.items()],
+            brief=all(step.tasks == 1 for step in self.steps) and sum(map(_work, graph.nodes)) <= BRIEF_WORK,
         )
         return Lowered(self.module, manifest)
 
@@ -368,6 +374,15 @@ class _ProgramBuilder:
         b.call(step.fn, pointers + [start, stop])
         b.ret_void()
         return fn
+
+
+def _work(node) -> int:
+    """Roughly what a node's step costs, in element-ops: the larger of what
+    it reads and writes, times a kernel's ops; a matmul's multiply-adds."""
+    elements = max([math.prod(node.out.shape)] + [math.prod(v.shape) for v in node.inputs])
+    if node.op == "matmul":
+        return math.prod(node.out.shape) * node.inputs[0].shape[-1]
+    return elements * (len(node.attrs["body"].nodes) if node.op == KERNEL_OP else 1)
 
 
 def _elementwise(node) -> bool:
