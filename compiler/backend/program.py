@@ -379,9 +379,9 @@ class _ProgramBuilder:
 def _work(node) -> int:
     """Roughly what a node's step costs, in element-ops: the larger of what
     it reads and writes, times a kernel's ops; a matmul's multiply-adds."""
-    elements = max([math.prod(node.out.shape)] + [math.prod(v.shape) for v in node.inputs])
     if node.op == "matmul":
         return math.prod(node.out.shape) * node.inputs[0].shape[-1]
+    elements = max([math.prod(node.out.shape)] + [math.prod(v.shape) for v in node.inputs])
     return elements * (len(node.attrs["body"].nodes) if node.op == KERNEL_OP else 1)
 
 

@@ -97,7 +97,8 @@ class Variant:
                       and all(kind in ("arg", "const") for kind, *_ in self.sources))
 
     def run(self, tensors, roots):
-        effects.check_writable(self.writebacks, tensors)
+        targets = effects.written_tensors(self.writebacks, tensors)
+        effects.check_writable(targets)
         inputs = [_tensor_of(source, tensors) for source in self.sources]
         results = self.run_graph([t if isinstance(t, np.ndarray) else t._data for t in inputs])
         outputs = [Tensor._from_result(r, dtype) for r, dtype in zip(results, self.output_dtypes)]
@@ -109,7 +110,7 @@ class Variant:
         for k in self.freed:
             outputs[k].grad_fn = freed_node()
         fresh = self.fresh_outputs
-        effects.replay(self.writebacks, self.stores, results, tensors, roots, fresh)
+        effects.replay(self.writebacks, targets, self.stores, results, roots, fresh)
         effects.replay_grads(self.grad_updates, results, tensors, fresh)
         return rebuild(self.spec, outputs, tensors)
 

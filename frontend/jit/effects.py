@@ -121,19 +121,19 @@ def collect_grads(trace: Trace, owners: dict, outputs: list, names: list) -> lis
     return updates
 
 
-def check_writable(writebacks, tensors):
+def check_writable(targets):
     """Refuse a run that would write read-only or broadcast storage (the
     guards do not see it), before it runs: native code may write the others
-    in place, and a refused call must change nothing."""
-    for target in written_tensors(writebacks, tensors):
+    in place, and a refused call must change nothing. `targets`: the
+    writebacks' tensors (`written_tensors`)."""
+    for target in targets:
         if not target._is_writable():
             raise RuntimeError(unwritable_message(target))
 
 
-def replay(writebacks, stores, results, tensors, roots, fresh=frozenset()):
-    """Apply the effects of one run (checked by `check_writable`); `roots()`
-    gives the call's guard roots."""
-    targets = written_tensors(writebacks, tensors)
+def replay(writebacks, targets, stores, results, roots, fresh=frozenset()):
+    """Apply the effects of one run whose `targets` passed `check_writable`;
+    `roots()` gives the call's guard roots."""
     for w, target in zip(writebacks, targets):
         if results[w.output] is not target._data:  # else written in place by native code
             np.copyto(target._data, results[w.output], casting="unsafe")
