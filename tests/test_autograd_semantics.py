@@ -272,6 +272,18 @@ def test_set_grad_enabled_as_function_call():
     assert torch.is_grad_enabled()
 
 
+def test_grad_mode_is_per_thread():
+    """A thread starts with grad enabled, whatever another thread set."""
+    import threading
+    seen = {}
+    with torch.no_grad():
+        worker = threading.Thread(target=lambda: seen.update(enabled=torch.is_grad_enabled()))
+        worker.start()
+        worker.join()
+        assert not torch.is_grad_enabled()
+    assert seen == {"enabled": True}
+
+
 def test_no_grad_restored_after_exception():
     with pytest.raises(ValueError):
         with torch.no_grad():

@@ -4,11 +4,19 @@ from __future__ import annotations
 import functools
 import threading
 
-_state = threading.local()
+class _GradState(threading.local):
+    """Per thread; a thread that never set the mode reads the class default.
+    (A plain local read through getattr's default raised and caught an
+    AttributeError on every call: 0.65 us of a 2.3 us compiled call.)"""
+
+    enabled = True
+
+
+_state = _GradState()
 
 
 def is_grad_enabled() -> bool:
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def _set(enabled: bool) -> None:
