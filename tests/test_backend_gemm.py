@@ -124,6 +124,22 @@ def test_strided_operands(dtype, layout, m, n, k):
     check(dtype, a, b)
 
 
+@pytest.mark.parametrize("dtype", GEMM_DTYPES)
+@pytest.mark.parametrize("layout", ["a_transposed", "b_transposed", "both_transposed", "rows_4k_apart"])
+def test_packing_by_vectors_and_transposes(dtype, layout):
+    """The packing paths for full panels: unit-stride rows copied as (masked)
+    vectors, unit-stride k read as vectors and transposed in registers,
+    with k blocks and leftover k (K = 1024 = 2 KC blocks + 256, and 300)
+    and edge panels beside them."""
+    rng = np.random.default_rng(11)
+    k = 4096 // np.dtype(dtype).itemsize  # a row-major A whose rows are 4 KiB apart is packed, not read in place
+    for m, n, depth in [(37, 70, 300), (25, 45, k)]:
+        a, b = operand(rng, (m, depth), dtype), operand(rng, (depth, n), dtype)
+        if layout != "rows_4k_apart":
+            a, b = LAYOUTS[layout](a, b)
+        check(dtype, a, b)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("n", [35, 1])
 def test_float_specials_propagate(dtype, n):

@@ -213,6 +213,37 @@ class _Emit:
     def store(self, value, ptr, align=None):
         self.b.store(value, ptr, align=align or self.plan.size)
 
+    def load_lanes(self, ptr, n: int):
+        """A vector of the first `n` elements at ptr (the rest zero): a plain
+        load when n fills it, else a masked one, which reads nothing past n."""
+        if n >= self.plan.lanes:
+            return self.load(ptr, True)
+        return self._masked("llvm.masked.load", self.vtype, [ptr, self._align(), self._mask(n), self.zero(True)])
+
+    def store_lanes(self, value, ptr, n: int):
+        """Store the first `n` lanes of `value` at ptr (masked unless n fills the vector)."""
+        if n >= self.plan.lanes:
+            self.store(value, ptr)
+        else:
+            self.store_masked(value, ptr, self._mask(n))
+
+    def store_masked(self, value, ptr, mask):
+        """Store the lanes of `value` where `mask` (a vector of i1) is set."""
+        self._masked("llvm.masked.store", ir.VoidType(), [value, ptr, self._align(), mask])
+
+    def _align(self) -> ir.Constant:
+        return ir.Constant(ir.IntType(32), self.plan.size)
+
+    def _mask(self, n: int) -> ir.Constant:
+        return ir.Constant(ir.VectorType(ir.IntType(1), self.plan.lanes), [int(i < n) for i in range(self.plan.lanes)])
+
+    def _masked(self, name: str, ret: ir.Type, args: list):
+        suffix = f"v{self.plan.lanes}{'f' if self.floats else 'i'}{self.plan.size * 8}.p0"
+        fn = self.b.module.globals.get(f"{name}.{suffix}")
+        if fn is None:
+            fn = ir.Function(self.b.module, ir.FunctionType(ret, [a.type for a in args]), f"{name}.{suffix}")
+        return self.b.call(fn, args)
+
     def zero(self, vector=False) -> ir.Constant:
         scalar = ir.Constant(self.plan.etype, 0.0 if self.floats else 0)
         return ir.Constant(self.vtype, [scalar] * self.plan.lanes) if vector else scalar
@@ -256,33 +287,111 @@ def _pack(e: _Emit, width: int, src, count, r_stride, k_stride, kc, dst) -> None
     """Copy `count` x `kc` elements of `src` (element (r, k) at r*r_stride +
     k*k_stride) into `width`-wide micro-panels: dst[p][k][r] for r in the
     panel, zero where the panel runs past `count`. One routine packs both A
-    (r = row, width MR) and B (r = column, width NR); unit-stride panels are
-    copied with vector loads, all others element by element."""
+    (r = row, width MR) and B (r = column, width NR). A full panel whose r
+    is unit-stride is copied a vector per k; one whose k is unit-stride
+    (B^T in `x @ W.t()`, a row-major A) is read as vectors along k and
+    transposed in registers, whole blocks of k; what is left (edge panels,
+    other strides, the last k) goes element by element, in one loop shared
+    by all three, since it is unrolled and so the largest code here."""
     lanes = e.plan.lanes
 
     def panel(p):
-        def per_k(k, vectors: bool):
-            src_k = e.at(src, (p, r_stride), (k, k_stride))
-            dst_k = e.at(dst, (p, kc), (k, width))  # panel p // width starts at p * kc
-            if vectors:
-                for v in range(0, width, lanes):
-                    e.store(e.load(e.at(src_k, v), True), e.at(dst_k, v), align=lanes * e.plan.size)
-                return
-
-            def element(r):  # clamp the index to stay in bounds, then zero the value
-                valid = e.lt(e.index(p, r), count)
-                value = e.load(e.at(src_k, (e.b.select(valid, r, e.index(0)), r_stride)))
-                e.store(e.b.select(valid, value, e.zero()), e.at(dst_k, r))
-            e.loop(0, width, 1, element, unroll=True)
-
-        def copy(vectors: bool):
-            e.loop(0, kc, 1, lambda k: per_k(k, vectors))
-        if width % lanes:
-            copy(False)
-        else:
-            fast = e.b.and_(e.lt(e.index(p, width - 1), count), e.eq(r_stride, 1))
-            e.branch(fast, lambda: copy(True), lambda: copy(False))
+        full = e.lt(e.index(p, width - 1), count)
+        by_rows = e.b.and_(full, e.eq(r_stride, 1))
+        transposed = e.b.and_(e.b.and_(full, e.eq(k_stride, 1)), e.b.not_(by_rows))
+        whole = e.b.mul(e.b.sdiv(kc, e.index(lanes)), e.index(lanes))
+        e.branch(by_rows, lambda: _pack_rows(e, width, src, p, k_stride, kc, dst))
+        e.branch(transposed, lambda: _pack_transposed(e, width, src, p, r_stride, whole, kc, dst))
+        done = e.b.select(by_rows, kc, e.b.select(transposed, whole, e.index(0)))
+        _pack_elements(e, width, src, count, p, r_stride, k_stride, done, kc, dst)
     e.loop(0, count, width, panel)
+
+
+def _panel_row(e: _Emit, dst, p, kc, k, width):
+    """Where row k of the micro-panel starting at element p (of `width`) goes."""
+    return e.at(dst, (p, kc), (k, width))  # panel p // width starts at p * kc
+
+
+def _pack_rows(e: _Emit, width: int, src, p, k_stride, kc, dst) -> None:
+    """A full panel with unit-stride r: `width` contiguous elements per k."""
+    def per_k(k):
+        src_k, dst_k = e.at(src, p, (k, k_stride)), _panel_row(e, dst, p, kc, k, width)
+        for v in range(0, width, e.plan.lanes):
+            e.store_lanes(e.load_lanes(e.at(src_k, v), width - v), e.at(dst_k, v), width - v)
+    e.loop(0, kc, 1, per_k)
+
+
+def _pack_transposed(e: _Emit, width: int, src, p, r_stride, whole, kc, dst) -> None:
+    """A full panel with unit-stride k, for k < `whole` (a multiple of the
+    lanes): blocks of lanes x lanes (k by r) read as one vector per r and
+    transposed in registers (_transpose_function), so each load and store
+    moves a whole vector."""
+    lanes = e.plan.lanes
+    transpose = _transpose_function(e.b.module, e.plan)
+
+    def block(k0):
+        for g in range(0, width, lanes):
+            e.b.call(transpose, [e.at(src, (e.index(p, g), r_stride), k0), r_stride, e.index(min(lanes, width - g)),
+                                 e.at(_panel_row(e, dst, p, kc, k0, width), g), e.index(width)])
+    e.loop(0, whole, lanes, block)
+
+
+def _transpose_function(module: ir.Module, plan: _Plan) -> ir.Function:
+    """`void transpose(ptr src, i64 r_stride, i64 rows, ptr dst, i64 dst_stride)`:
+    dst[k*dst_stride + r] = src[r*r_stride + k] for r < rows <= lanes, k <
+    lanes. One function per module, called by both packers: its shuffles cost
+    LLVM more time than the rest of the GEMM, so they are emitted once."""
+    name = f"jitgrad_transpose_{plan.size * 8}{'f' if isinstance(plan.etype, (ir.FloatType, ir.DoubleType)) else 'i'}"
+    if name in module.globals:
+        return module.globals[name]
+    ptr = ir.PointerType()
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ptr, _I64, _I64, ptr, _I64]), name)
+    fn.linkage = "internal"
+    fn.attributes.add("nounwind")
+    fn.attributes.add("noinline")
+    src, r_stride, rows, dst, dst_stride = fn.args
+    for arg in (src, dst):
+        arg.add_attribute("noalias")
+    e = _Emit(ir.IRBuilder(fn.append_basic_block("entry")), plan)
+    lanes, last = plan.lanes, e.b.sub(rows, e.index(1))
+    # rows past `rows` repeat the last one (always readable) and are never stored
+    vectors = [e.load(e.at(src, (e.min(r, last), r_stride)), True) for r in range(lanes)]
+    keep = e.b.icmp_signed("<", ir.Constant(ir.VectorType(_I64, lanes), list(range(lanes))), e.splat(rows, _I64))
+    for k, vector in enumerate(_transpose(e, vectors)):
+        e.store_masked(vector, e.at(dst, (k, dst_stride)), keep)
+    e.b.ret_void()
+    return fn
+
+
+def _transpose(e: _Emit, vectors: list) -> list:
+    """The lanes x lanes matrix whose rows are `vectors`, transposed: at each
+    level d = lanes/2, ..., 1 the off-diagonal d x d blocks of every 2d x 2d
+    block swap, one two-source shuffle per output row."""
+    lanes, v = len(vectors), list(vectors)
+    d = lanes // 2
+    while d:
+        for i in range(lanes):
+            if i & d:
+                continue
+            low = [l if l & d == 0 else lanes + l - d for l in range(lanes)]
+            high = [l + d if l & d == 0 else lanes + l for l in range(lanes)]
+            v[i], v[i + d] = (e.b.shuffle_vector(v[i], v[i + d], ir.Constant(ir.VectorType(ir.IntType(32), lanes), m))
+                              for m in (low, high))
+        d //= 2
+    return v
+
+
+def _pack_elements(e: _Emit, width: int, src, count, p, r_stride, k_stride, k_start, kc, dst) -> None:
+    """Element by element for k in [k_start, kc), zero past `count`."""
+    def per_k(k):
+        src_k, dst_k = e.at(src, (p, r_stride), (k, k_stride)), _panel_row(e, dst, p, kc, k, width)
+
+        def element(r):  # clamp the index to stay in bounds, then zero the value
+            valid = e.lt(e.index(p, r), count)
+            value = e.load(e.at(src_k, (e.b.select(valid, r, e.index(0)), r_stride)))
+            e.store(e.b.select(valid, value, e.zero()), e.at(dst_k, r))
+        e.loop(0, width, 1, element, unroll=True)
+    e.loop(k_start, kc, 1, per_k)
 
 
 def _accumulate(e: _Emit, depth, a, a_step, rows: int, b, b_step, vectors: int, b_align=None, a_rows=1) -> list:
