@@ -54,13 +54,18 @@ def mutate_tensor_value(cfg):
     cfg.b = cfg.tied = torch.full((2,), 5.0)  # same metadata: accepted, the new tensor is returned
 
 
+def _under_no_grad(method, *args):
+    with torch.no_grad():
+        method(*args)
+
+
 def replace_b(cfg, tensor):
     cfg.b = cfg.tied = tensor  # (the check reads a view's autograd fields through its properties)
 
 
 MUTATIONS = {
     "nothing": lambda cfg: None,
-    "in-place write": lambda cfg: cfg.b.add_(1),
+    "in-place write": lambda cfg: _under_no_grad(cfg.b.add_, 1),  # as an optimizer writes (b may require grad)
     "another tensor, same metadata": mutate_tensor_value,
     "tensor shape": lambda cfg: setattr(cfg, "b", torch.zeros(3)),
     "tensor dtype": lambda cfg: setattr(cfg, "b", torch.zeros(2, dtype=torch.float64)),
