@@ -224,6 +224,22 @@ def _replace_node(field, value):
     return name, inputs, (nodes[0], tuple(node)), outputs, output_names, bodies
 
 
+def _fused_flat_with_kernel(change):
+    """The fused stage's flat form, with `change` applied to its first kernel node."""
+    name, inputs, nodes, outputs, output_names, bodies = to_flat(fused_graph())
+    first = next(i for i, n in enumerate(nodes) if n[0] == "kernel")
+    nodes = nodes[:first] + (change(nodes[first]),) + nodes[first + 1:]
+    return name, inputs, nodes, outputs, output_names, bodies
+
+
+def _kernel_with_operands(change):
+    return _fused_flat_with_kernel(lambda node: (node[0], change(node[1])) + node[2:])
+
+
+def _kernel_with_body(position):
+    return _fused_flat_with_kernel(lambda node: node[:2] + (position,) + node[3:])
+
+
 BAD = {
     "not a tuple": 7,
     "too short": GOOD[:5],
@@ -244,6 +260,8 @@ BAD = {
     "short location": _replace_node(5, ("m.py", 12)),
     "kernel without a body position": _replace_node(0, "kernel"),
     "output out of range": GOOD[:3] + ((3,),) + GOOD[4:],
+    "kernel of another arity": _kernel_with_operands(lambda operands: operands[1:]),
+    "kernel body out of range": _kernel_with_body(1),
     "more output names than outputs": GOOD[:4] + (("a", "b"),) + GOOD[5:],
 }
 

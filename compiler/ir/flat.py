@@ -133,6 +133,9 @@ class _Reader:
         for op, operands, attrs, dtype_name, shape, loc in nodes:
             if op == KERNEL_OP:
                 attrs = {"body": bodies[_position(attrs)]}
+                if len(operands) != len(attrs["body"].inputs):
+                    raise ValueError(f"kernel @{attrs['body'].name} takes {len(attrs['body'].inputs)} inputs, "
+                                     f"got {len(operands)}")
             elif op in REGISTRY:
                 attrs = {_text(k): _attr(a) for k, a in attrs}
             else:
