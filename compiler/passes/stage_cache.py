@@ -3,15 +3,15 @@ earlier process derived from the same traced graph instead of deriving them
 again (for an MLP training step the passes were a third of a warm start).
 
 An entry is keyed by everything the passes' output depends on: the traced
-graph (in the flat form of ir/flat.py, which holds what its IR text holds:
-not its provenance notes, which passes only copy), the
-facts a caller's passes read beside the graph (`reads`: which inputs a
+graph (its flat form, ir/flat.py, which holds what its IR text holds, source
+locations included, but not its provenance notes, which passes only copy),
+the facts a caller's passes read beside the graph (`reads`: which inputs a
 backward differentiates, ...), PIPELINE_VERSION, and NumPy's version and the
 host CPU, since constant folding evaluates ops with NumPy, whose results may
-differ in the last bit between versions and SIMD paths. It holds each
-stage in that flat form, marshalled: reading it back takes a fraction of
-the time parsing IR text did, which was most of a warm start's stage reads.
-A stage that would not read back as exactly itself is never stored.
+differ in the last bit between versions and SIMD paths. It holds each stage
+in that flat form, marshalled: reading it back takes a fraction of the time
+parsing IR text did, which was most of a warm start's stage reads. A stage
+that would not read back as exactly itself is never stored.
 The entries live in the disk cache of compiled code (runtime/cache.py),
 which checksums them: a damaged or unreadable entry is a miss, and the
 passes run.
