@@ -26,6 +26,9 @@ class LoadedCode:
             empty = llvm.parse_assembly("")
             empty.triple = llvm.get_process_triple()
             self._engine = llvm.create_mcjit_compiler(empty, tm)
+            # MCJIT wants a module to start with, and would generate code for it when finalizing:
+            # building a code generator for nothing, 0.6-1.5 ms of a warm start per load.
+            self._engine.remove_module(empty)
             self._object = llvm.ObjectFileRef.from_data(bytes(object_code))
             self._engine.add_object_file(self._object)
             self._engine.finalize_object()

@@ -271,3 +271,5 @@ graph g(%x: f32[4]) {
     b.notes = ["g variant 2: recompiled"]
     assert native.cache_key(a) == native.cache_key(b)
     assert native.cache_key(a) != native.cache_key(parse(text.replace("exp", "log")))
+    assert native.cache_key(a) != native.cache_key(parse(text.replace("%0: f32[4] = exp(%x)",
+                                                                      "%0: f32[4] = exp(%x)  # m.py:2 in g")))

@@ -2,8 +2,10 @@
 compile that reads them gets exactly the graphs the passes would build, and
 anything else (another graph, another pipeline version, a damaged entry)
 runs the passes."""
+import hashlib
 import json
 import logging
+import marshal
 import os
 import subprocess
 import sys
@@ -13,10 +15,13 @@ import numpy as np
 import pytest
 
 import frontend as torch
-from compiler.ir import parse, print_graph
+from compiler import dtypes
+from compiler.ir import Graph, parse, print_graph
+from compiler.ir.flat import to_flat
 from compiler.passes import stage_cache
 from compiler.passes.stage_cache import FROM_CACHE
 from runtime.cache import DiskCache, reset_default_cache
+from runtime.host import identity
 from tests.test_native_runtime import ROOT
 
 TRACED = """// g variant 1: first call
@@ -101,8 +106,45 @@ def test_a_damaged_entry_is_a_miss(tmp_path):
     assert list(again.timings) == ["optimized", "fused"] and texts(again.graphs) == texts(fresh.graphs)
 
 
-@pytest.mark.parametrize("payload", [b"not json", b'{"stages": [["fused", "graph g(", true]], "decided": {}}',
-                                     b'{"stages": []}', b'{"stages": [["fused", 7, true]], "decided": {}}'])
+def _entry(stages=None, decided=None, entry_format=stage_cache.ENTRY_FORMAT):
+    """An entry's payload as _store writes it; by default, TRACED's fused stage."""
+    if stages is None:
+        stages = [("fused", to_flat(parse(TRACED)), True)]
+    return marshal.dumps((entry_format, stages, {} if decided is None else decided))
+
+
+def _old_entry() -> bytes:
+    """An entry as PIPELINE_VERSION 1 wrote it: JSON holding IR text."""
+    return json.dumps({"stages": [["optimized", print_graph(parse(TRACED), notes=False), True]],
+                       "decided": {}}).encode()
+
+
+def _with_node(field, value):
+    name, inputs, nodes, outputs, output_names, bodies = to_flat(parse(TRACED))
+    node = list(nodes[1])
+    node[field] = value
+    return name, inputs, (nodes[0], tuple(node)) + nodes[2:], outputs, output_names, bodies
+
+
+UNREADABLE = {
+    "old JSON entry": _old_entry(),
+    "bad bytes": b"\xff\x00 not marshal data",
+    "truncated": _entry()[:-40],
+    "empty": b"",
+    "not a tuple": marshal.dumps({"stages": []}),
+    "other entry format": _entry(entry_format="jitgrad-stages-flat-0"),
+    "no stages": _entry(stages=[]),
+    "stage name not a string": _entry(stages=[(7, to_flat(parse(TRACED)), True)]),
+    "stage not a graph": _entry(stages=[("fused", 7, True)]),
+    "decided not a dict": _entry(decided=[1]),
+    "unknown primitive": _entry(stages=[("fused", _with_node(0, "no_such_op"), True)]),
+    "operand before its definition": _entry(stages=[("fused", _with_node(1, (9,)), True)]),
+    "negative operand": _entry(stages=[("fused", _with_node(1, (-1, 0)), True)]),
+    "unknown dtype": _entry(stages=[("fused", _with_node(3, "f16"), True)]),
+}
+
+
+@pytest.mark.parametrize("payload", list(UNREADABLE.values()), ids=list(UNREADABLE))
 def test_an_intact_but_unreadable_entry_is_a_miss(tmp_path, caplog, payload):
     """Checksummed, so written as it is: a bug or another version wrote it."""
     cache = DiskCache(tmp_path)
@@ -113,12 +155,79 @@ def test_an_intact_but_unreadable_entry_is_a_miss(tmp_path, caplog, payload):
     assert "discarding unreadable stage cache entry" in caplog.text
 
 
-def test_stages_that_do_not_read_back_are_not_stored(tmp_path):
-    traced = parse(TRACED)
-    traced.name = "two words"  # not a name the text form reads
+def test_the_entry_the_unreadable_ones_are_made_from_reads(tmp_path):
+    """So that each of those misses for what was changed in it."""
     cache = DiskCache(tmp_path)
-    derive(traced, cache)
+    cache.store(stage_cache.stage_key(parse(TRACED), {}), _entry())
+    derived = derive(parse(TRACED), cache)
+    assert list(derived.timings) == ["fused" + FROM_CACHE] and derived.graphs["fused"] == parse(TRACED)
+
+
+def test_entries_of_the_ir_text_layout_are_not_found(tmp_path):
+    """Version 1 keyed entries by the traced graph's IR text: the same graph
+    now has another key, so the old entry is never read."""
+    context = json.dumps({"pipeline": "1", "numpy": np.__version__, "host": identity(), "reads": {}}, sort_keys=True)
+    old_key = hashlib.sha256(f"stages\n{context}\n{print_graph(parse(TRACED), notes=False)}".encode()).hexdigest()
+    cache = DiskCache(tmp_path)
+    cache.store(old_key, _old_entry())
+    assert stage_cache.stage_key(parse(TRACED), {}) != old_key
+    assert list(derive(parse(TRACED), cache).timings) == ["optimized", "fused"]
+
+
+def test_dtypes_read_from_the_cache_are_the_compilers_own(tmp_path):
+    derive(parse(TRACED), DiskCache(tmp_path))
+    again = derive(parse(TRACED), DiskCache(tmp_path))
+    assert FROM_CACHE in next(iter(again.timings))
+    values = [v for g in again.graphs.values() for v in g.inputs + [n.out for n in g.nodes]]
+    values += [v for g in again.graphs.values() for n in g.nodes if n.op == "kernel"
+               for v in n.attrs["body"].inputs + [m.out for m in n.attrs["body"].nodes]]
+    assert len(values) > 10 and all(v.dtype is dtypes.float32 for v in values)
+
+
+def test_the_key_holds_attribute_types_and_locations():
+    """The loaded stages carry the traced graph's locations, and `1`, `1.0`
+    and `true` are different graphs: none of them may share a key."""
+    keys = {stage_cache.stage_key(parse(TRACED), {}),
+            stage_cache.stage_key(parse(TRACED.replace("m.py:6 in g", "m.py:7 in g")), {}),
+            stage_cache.stage_key(parse(TRACED.replace("keepdim=false", "keepdim=0")), {})}
+    assert len(keys) == 3
+
+
+def _returning(graph):
+    return lambda timings: ({"fused": graph}, {})
+
+
+def test_stages_that_do_not_read_back_are_not_stored(tmp_path):
+    odd = parse(TRACED)
+    odd.nodes[-1].attrs["note"] = "a string"  # an attribute the flat form cannot hold
+    cache = DiskCache(tmp_path)
+    assert stage_cache.derive(parse(TRACED), _returning(odd), cache).graphs["fused"] is odd
     assert cache.stores == 0
+
+
+def test_kernels_whose_bodies_share_a_name_are_not_stored(tmp_path):
+    """Bodies are told apart by name, as in the text form: two bodies of one
+    name would read back as one, so such a stage is not stored."""
+    fused = derive(parse(TRACED), None).graphs["fused"]
+    kernel = next(n for n in fused.nodes if n.op == "kernel")
+    other = parse(print_graph(kernel.attrs["body"]).replace("kernel", "graph", 1))
+    other.nodes[0].loc = None  # the same name, another body
+    g = Graph("two_bodies")
+    args = [g.add_input(f"a{i}", v.aval) for i, v in enumerate(kernel.inputs)]
+    g.set_outputs([g.add_kernel(kernel.attrs["body"], args), g.add_kernel(other, args)])
+    cache = DiskCache(tmp_path)
+    stage_cache.derive(parse(TRACED), _returning(g), cache)
+    assert cache.stores == 0
+    stage_cache.derive(parse(TRACED), _returning(fused), cache)
+    assert cache.stores == 1  # while the stage it was made from is
+
+
+def test_a_traced_graph_the_flat_form_cannot_hold_runs_the_passes(tmp_path):
+    traced = parse(TRACED)
+    traced.nodes[-1].attrs["note"] = "a string"
+    cache = DiskCache(tmp_path)
+    derived = stage_cache.derive(traced, _returning(parse(TRACED)), cache)
+    assert list(derived.graphs) == ["fused"] and cache.stores == 0
 
 
 def test_no_cache_runs_the_passes(tmp_path):

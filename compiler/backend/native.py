@@ -4,9 +4,11 @@
     llvm_ir(graph)        -> optimized LLVM IR text  (`jitgrad ir --stage llvm`)
     assembly(graph)       -> host assembly           (`jitgrad ir --stage asm`)
 
-The disk cache key hashes the graph's IR text, this backend's version, and
-the host identity (triple, CPU, features, llvmlite and LLVM versions), so a
-cached entry is only ever code this compiler would build for this CPU.
+The disk cache key hashes the graph (its flat form, ir/flat.py, which holds
+what its IR text holds and is cheaper to build on a warm start), this
+backend's version, and the host identity (triple, CPU, features, llvmlite
+and LLVM versions), so a cached entry is only ever code this compiler would
+build for this CPU.
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ from runtime.cache import DiskCache, default_cache
 from runtime.executable import Executable
 from runtime.host import identity
 
+from ..ir.flat import to_flat
 from ..ir.graph import Graph
-from ..ir.text import print_graph
 from . import library, program, target
 
 log = logging.getLogger("jitgrad.backend")
@@ -51,7 +53,7 @@ def assembly(graph: Graph) -> str:
 
 
 def cache_key(graph: Graph, donated=None) -> str:
-    text = print_graph(graph, notes=False)
+    text = repr(to_flat(graph))
     host = json.dumps(identity(), sort_keys=True)
     donations = json.dumps(sorted((donated or {}).items()))
     return hashlib.sha256(f"{BACKEND_VERSION}\n{host}\n{donations}\n{text}".encode()).hexdigest()

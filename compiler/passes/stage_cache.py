@@ -3,13 +3,15 @@ earlier process derived from the same traced graph instead of deriving them
 again (for an MLP training step the passes were a third of a warm start).
 
 An entry is keyed by everything the passes' output depends on: the traced
-graph's IR text (without its provenance notes, which passes only copy), the
-facts a caller's passes read beside the graph (`reads`: which inputs a
+graph (its flat form, ir/flat.py, which holds what its IR text holds, source
+locations included, but not its provenance notes, which passes only copy),
+the facts a caller's passes read beside the graph (`reads`: which inputs a
 backward differentiates, ...), PIPELINE_VERSION, and NumPy's version and the
 host CPU, since constant folding evaluates ops with NumPy, whose results may
-differ in the last bit between versions and SIMD paths. It holds each
-stage's IR text, which the parser turns back into exactly the graph that was
-printed; a stage that would not survive that round trip is never stored.
+differ in the last bit between versions and SIMD paths. It holds each stage
+in that flat form, marshalled: reading it back takes a fraction of the time
+parsing IR text did, which was most of a warm start's stage reads. A stage
+that would not read back as exactly itself is never stored.
 The entries live in the disk cache of compiled code (runtime/cache.py),
 which checksums them: a damaged or unreadable entry is a miss, and the
 passes run.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import marshal
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -28,14 +31,15 @@ import numpy as np
 from runtime.cache import DiskCache
 from runtime.host import identity
 
+from ..ir.flat import from_flat, to_flat
 from ..ir.graph import Graph
-from ..ir.text import parse, print_graph
 
 log = logging.getLogger("jitgrad.stage_cache")
 
 # Bump when a pass, or a rule it applies (shape, derivative and simplification rules, the fusion
 # contract), gives another graph for the same input, so that older entries miss.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # 2: entries hold flat graphs (ir/flat.py), no longer IR text
+ENTRY_FORMAT = "jitgrad-stages-flat-1"  # the first item of an entry: what an entry of another layout lacks
 STATS = {"hits": 0, "stores": 0}
 FROM_CACHE = " (disk cache)"  # ends the timings entry of stages read from the cache
 
@@ -67,7 +71,11 @@ def derive(traced: Graph, passes: Passes, cache: DiskCache | None, reads: dict |
     if cache is None or not cache.enabled:
         return run_passes(passes)
     start = time.perf_counter()
-    key = stage_key(traced, reads or {})
+    try:
+        key = stage_key(traced, reads or {})
+    except TypeError as e:  # a traced graph the flat form cannot hold is no key
+        log.debug("not caching the stages of %s: %s", traced.name, e)
+        return run_passes(passes)
     found = _load(cache, key, traced)
     if found is not None:
         found.timings["+".join(found.graphs) + FROM_CACHE] = time.perf_counter() - start
@@ -78,10 +86,10 @@ def derive(traced: Graph, passes: Passes, cache: DiskCache | None, reads: dict |
 
 
 def stage_key(traced: Graph, reads: dict) -> str:
-    text = print_graph(traced, notes=False)
+    """TypeError when the flat form cannot hold `traced`."""
     context = json.dumps({"pipeline": PIPELINE_VERSION, "numpy": np.__version__, "host": identity(),
                           "reads": reads}, sort_keys=True)
-    return hashlib.sha256(f"stages\n{context}\n{text}".encode()).hexdigest()
+    return hashlib.sha256(f"stages\n{context}\n{to_flat(traced)!r}".encode()).hexdigest()
 
 
 def _load(cache: DiskCache, key: str, traced: Graph) -> Derived | None:
@@ -89,13 +97,20 @@ def _load(cache: DiskCache, key: str, traced: Graph) -> Derived | None:
     if payload is None:
         return None
     try:
-        entry = json.loads(payload)
+        entry_format, stages, decided = marshal.loads(payload)
+        if entry_format != ENTRY_FORMAT:
+            raise ValueError(f"entry format {entry_format!r}, expected {ENTRY_FORMAT!r}")
+        if not stages or type(decided) is not dict:
+            raise ValueError("an entry holds one stage or more, and what the passes decided as a dict")
         graphs = {}
-        for name, text, noted in entry["stages"]:
-            graphs[name] = parse(text)
+        for name, flat, noted in stages:
+            if type(name) is not str:
+                raise TypeError(f"a stage is named by a string, got {name!r}")
+            graphs[name] = from_flat(flat)
             graphs[name].notes = list(traced.notes) if noted else []
-        derived = Derived(graphs, entry["decided"])
-    except (ValueError, KeyError, TypeError, AttributeError) as e:  # checksummed, yet unreadable: run the passes
+        derived = Derived(graphs, decided)
+    # checksummed, yet unreadable (a bug, or another layout): run the passes
+    except (ValueError, KeyError, TypeError, IndexError, EOFError, AttributeError) as e:
         log.warning("discarding unreadable stage cache entry %s: %s", key, e)
         return None
     STATS["hits"] += 1
@@ -106,30 +121,37 @@ def _store(cache: DiskCache, key: str, traced: Graph, derived: Derived) -> None:
     stages = _stored_form(traced, derived.graphs)
     if stages is None:
         return
-    cache.store(key, json.dumps({"stages": stages, "decided": derived.decided}).encode())
+    try:
+        payload = marshal.dumps((ENTRY_FORMAT, stages, derived.decided))
+    except ValueError as e:  # `decided`, or a shape, holds something marshal cannot write
+        log.debug("not caching the stages of %s: %s", traced.name, e)
+        return
+    cache.store(key, payload)
     STATS["stores"] += 1
 
 
 def _stored_form(traced: Graph, graphs: dict[str, Graph]) -> list | None:
-    """[(stage, IR text without notes, whether it carries the traced graph's
-    notes)], or None when a stage would not read back as itself. Passes copy
-    the notes of their input or leave them out (the backward half of a min
-    cut), so only a traced graph with notes shows which stages carry them."""
-    if not traced.notes or not _round_trips(traced):  # or its text would not name this graph alone
+    """[(stage, flat form, whether it carries the traced graph's notes)], or
+    None when a stage would not read back as itself. Passes copy the notes
+    of their input or leave them out (the backward half of a min cut), so
+    only a traced graph with notes shows which stages carry them."""
+    if not traced.notes or _reads_back(traced) is None:  # or its key would not name this graph alone
         return None
     stages = []
     for name, graph in graphs.items():
-        if graph.notes not in ([], traced.notes) or not _round_trips(graph):
+        flat = _reads_back(graph) if graph.notes in ([], traced.notes) else None
+        if flat is None:
             log.debug("not caching the stages of %s: stage %s does not read back as itself", traced.name, name)
             return None
-        stages.append((name, print_graph(graph, notes=False), bool(graph.notes)))
+        stages.append((name, flat, bool(graph.notes)))
     return stages
 
 
-def _round_trips(graph: Graph) -> bool:
+def _reads_back(graph: Graph) -> tuple | None:
+    """The graph's flat form if it reads back as exactly this graph, else None."""
     try:
-        text = print_graph(graph)
-        again = parse(text)
-    except (ValueError, TypeError):  # an attribute the text cannot hold; IRParseError is a ValueError
-        return False
-    return again == graph and print_graph(again) == text
+        flat = to_flat(graph)
+        again = from_flat(marshal.loads(marshal.dumps(flat)))
+    except (ValueError, TypeError, KeyError, IndexError):  # something the flat form or marshal cannot hold
+        return None
+    return flat if again == graph and repr(to_flat(again)) == repr(flat) else None
