@@ -5,6 +5,7 @@ blocks) and non-contiguous operands, which reach the kernel only as strides.
 Run this file directly to measure GFLOP/s against single-threaded numpy."""
 import ctypes
 import functools
+import mmap
 import os
 import sys
 
@@ -138,6 +139,38 @@ def test_packing_by_vectors_and_transposes(dtype, layout):
         if layout != "rows_4k_apart":
             a, b = LAYOUTS[layout](a, b)
         check(dtype, a, b)
+
+
+def _before_a_guard_page(array: np.ndarray, keep: list) -> np.ndarray:
+    """A copy of `array` whose last byte is the last before an unreadable page,
+    so that packing reading past the matrix faults instead of passing."""
+    page = mmap.PAGESIZE
+    size = -(-array.nbytes // page) * page
+    memory = mmap.mmap(-1, size + page)
+    start = ctypes.addressof(ctypes.c_char.from_buffer(memory))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    if libc.mprotect(start + size, page, 0) != 0:  # PROT_NONE
+        pytest.skip(f"mprotect failed: errno {ctypes.get_errno()}")
+    keep.append(memory)
+    copy = np.frombuffer(memory, array.dtype, array.size, size - array.nbytes).reshape(array.shape)
+    copy[...] = array
+    return copy
+
+
+@pytest.mark.skipif(not hasattr(mmap, "PROT_READ"), reason="needs POSIX mmap and mprotect")
+@pytest.mark.parametrize("dtype", GEMM_DTYPES)
+def test_packing_reads_nothing_past_the_operands(dtype):
+    """Edge panels are packed with masked vector loads: a plain load would
+    read past the last row of B, or of A^T, here into a page that faults."""
+    rng = np.random.default_rng(5)
+    keep = []
+    for m, n, k in [(37, 45, 29), (13, 70, 16), (5, 3, 40)]:
+        a, b = operand(rng, (m, k), dtype), operand(rng, (k, n), dtype)
+        check(dtype, a, _before_a_guard_page(b, keep))
+        check(dtype, _before_a_guard_page(np.ascontiguousarray(a.T), keep).T, b)
+        check(dtype, a, _before_a_guard_page(np.ascontiguousarray(b.T), keep).T)
+    del keep  # the mappings go after the arrays on them
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

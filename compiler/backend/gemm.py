@@ -119,11 +119,11 @@ class _LoopID(ir.values.MDValue):
     our loops are vectorized by hand where it pays, and LLVM's vectorizer
     would only add gathers, scatters and runtime checks to the scalar ones
     (packing with arbitrary strides, edge tiles), doubling compile time and
-    code size. Unrolling pays only in the element-by-element packing loop
-    (a constant trip count, fully unrolled: up to 20% on small products)
-    and in the row loop of an edge tile's store (5% on 10 x 64 x 32);
-    everywhere else it changed no timing but doubled the code (LLVM time on
-    a cold start: ~165 -> ~115 ms for the blocked float32 GEMM)."""
+    code size. Unrolling pays only in the row loop of an edge tile's store
+    (5% on 10 x 64 x 32); everywhere else it changed no timing but doubled
+    the code (LLVM time on a cold start: ~165 -> ~115 ms for the blocked
+    float32 GEMM). The element-by-element packing loop was unrolled too
+    while edge panels went through it; they take masked vectors now."""
 
     def __init__(self, module: ir.Module, unroll: bool):
         hints = [module.add_metadata([ir.MetaDataString(module, "llvm.loop.vectorize.enable"),
@@ -213,12 +213,14 @@ class _Emit:
     def store(self, value, ptr, align=None):
         self.b.store(value, ptr, align=align or self.plan.size)
 
-    def load_lanes(self, ptr, n: int):
-        """A vector of the first `n` elements at ptr (the rest zero): a plain
-        load when n fills it, else a masked one, which reads nothing past n."""
-        if n >= self.plan.lanes:
-            return self.load(ptr, True)
-        return self._masked("llvm.masked.load", self.vtype, [ptr, self._align(), self._mask(n), self.zero(True)])
+    def lanes_below(self, n):
+        """The mask of lanes i < n, for an i64 n (any value: <= 0 is none, >= lanes all)."""
+        iota = ir.Constant(ir.VectorType(_I64, self.plan.lanes), list(range(self.plan.lanes)))
+        return self.b.icmp_signed("<", iota, self.splat(self.index(n), _I64))
+
+    def load_masked(self, ptr, mask):
+        """A vector of the lanes at ptr where `mask` is set, zero elsewhere; reads no other lane."""
+        return self._masked("llvm.masked.load", self.vtype, [ptr, self._align(), mask, self.zero(True)])
 
     def store_lanes(self, value, ptr, n: int):
         """Store the first `n` lanes of `value` at ptr (masked unless n fills the vector)."""
@@ -287,21 +289,22 @@ def _pack(e: _Emit, width: int, src, count, r_stride, k_stride, kc, dst) -> None
     """Copy `count` x `kc` elements of `src` (element (r, k) at r*r_stride +
     k*k_stride) into `width`-wide micro-panels: dst[p][k][r] for r in the
     panel, zero where the panel runs past `count`. One routine packs both A
-    (r = row, width MR) and B (r = column, width NR). A full panel whose r
-    is unit-stride is copied a vector per k; one whose k is unit-stride
-    (B^T in `x @ W.t()`, a row-major A) is read as vectors along k and
-    transposed in registers, whole blocks of k; what is left (edge panels,
-    other strides, the last k) goes element by element, in one loop shared
-    by all three, since it is unrolled and so the largest code here."""
+    (r = row, width MR) and B (r = column, width NR). A panel whose r is
+    unit-stride is copied a (masked) vector per k; one whose k is
+    unit-stride (B^T in `x @ W.t()`, a row-major A) is read as vectors along
+    k and transposed in registers, whole blocks of k; what is left (other
+    strides, the last k of a transposed panel) goes element by element.
+    Edge panels take the vector paths too, with masks, so the element loop
+    is rare and stays a loop: unrolled, it was most of the GEMM's LLVM time."""
     lanes = e.plan.lanes
 
     def panel(p):
-        full = e.lt(e.index(p, width - 1), count)
-        by_rows = e.b.and_(full, e.eq(r_stride, 1))
-        transposed = e.b.and_(e.b.and_(full, e.eq(k_stride, 1)), e.b.not_(by_rows))
+        valid = e.min(width, e.b.sub(count, p))  # of the panel's `width`, those inside the matrix
+        by_rows = e.eq(r_stride, 1)
+        transposed = e.b.and_(e.eq(k_stride, 1), e.b.not_(by_rows))
         whole = e.b.mul(e.b.sdiv(kc, e.index(lanes)), e.index(lanes))
-        e.branch(by_rows, lambda: _pack_rows(e, width, src, p, k_stride, kc, dst))
-        e.branch(transposed, lambda: _pack_transposed(e, width, src, p, r_stride, whole, kc, dst))
+        e.branch(by_rows, lambda: _pack_rows(e, width, src, p, valid, k_stride, kc, dst))
+        e.branch(transposed, lambda: _pack_transposed(e, width, src, p, valid, r_stride, whole, kc, dst))
         done = e.b.select(by_rows, kc, e.b.select(transposed, whole, e.index(0)))
         _pack_elements(e, width, src, count, p, r_stride, k_stride, done, kc, dst)
     e.loop(0, count, width, panel)
@@ -312,17 +315,22 @@ def _panel_row(e: _Emit, dst, p, kc, k, width):
     return e.at(dst, (p, kc), (k, width))  # panel p // width starts at p * kc
 
 
-def _pack_rows(e: _Emit, width: int, src, p, k_stride, kc, dst) -> None:
-    """A full panel with unit-stride r: `width` contiguous elements per k."""
+def _pack_rows(e: _Emit, width: int, src, p, valid, k_stride, kc, dst) -> None:
+    """A panel with unit-stride r: its `valid` contiguous elements per k,
+    zeros after them (masked loads read nothing past the matrix)."""
+    lanes = e.plan.lanes
+
     def per_k(k):
         src_k, dst_k = e.at(src, p, (k, k_stride)), _panel_row(e, dst, p, kc, k, width)
-        for v in range(0, width, e.plan.lanes):
-            e.store_lanes(e.load_lanes(e.at(src_k, v), width - v), e.at(dst_k, v), width - v)
+        for v in range(0, width, lanes):
+            keep = e.lanes_below(e.b.sub(valid, e.index(v)))
+            value = e.load_masked(e.at(src_k, v), keep)
+            e.store_lanes(value, e.at(dst_k, v), width - v)
     e.loop(0, kc, 1, per_k)
 
 
-def _pack_transposed(e: _Emit, width: int, src, p, r_stride, whole, kc, dst) -> None:
-    """A full panel with unit-stride k, for k < `whole` (a multiple of the
+def _pack_transposed(e: _Emit, width: int, src, p, valid, r_stride, whole, kc, dst) -> None:
+    """A panel with unit-stride k, for k < `whole` (a multiple of the
     lanes): blocks of lanes x lanes (k by r) read as one vector per r and
     transposed in registers (_transpose_function), so each load and store
     moves a whole vector."""
@@ -331,34 +339,38 @@ def _pack_transposed(e: _Emit, width: int, src, p, r_stride, whole, kc, dst) -> 
 
     def block(k0):
         for g in range(0, width, lanes):
-            e.b.call(transpose, [e.at(src, (e.index(p, g), r_stride), k0), r_stride, e.index(min(lanes, width - g)),
-                                 e.at(_panel_row(e, dst, p, kc, k0, width), g), e.index(width)])
+            rows = e.b.sub(valid, e.index(g))  # may be <= 0 at an edge: then the group is zeros
+            first = e.b.select(e.lt(0, rows), e.index(p, g), p)  # a row inside the matrix either way
+            e.b.call(transpose, [e.at(src, (first, r_stride), k0), r_stride, rows,
+                                 e.at(_panel_row(e, dst, p, kc, k0, width), g), e.index(width),
+                                 e.index(min(lanes, width - g))])
     e.loop(0, whole, lanes, block)
 
 
 def _transpose_function(module: ir.Module, plan: _Plan) -> ir.Function:
-    """`void transpose(ptr src, i64 r_stride, i64 rows, ptr dst, i64 dst_stride)`:
-    dst[k*dst_stride + r] = src[r*r_stride + k] for r < rows <= lanes, k <
-    lanes. One function per module, called by both packers: its shuffles cost
-    LLVM more time than the rest of the GEMM, so they are emitted once."""
+    """`void transpose(ptr src, i64 r_stride, i64 rows, ptr dst, i64 dst_stride, i64 dst_lanes)`:
+    dst[k*dst_stride + r] = src[r*r_stride + k] for k < lanes and r <
+    dst_lanes <= lanes, zero for r >= rows; it reads rows min(r, rows-1)
+    (row 0 when rows <= 0) of src. One function per module, called by both
+    packers: its shuffles cost LLVM more time than the rest of the packing,
+    so they are emitted once."""
     name = f"jitgrad_transpose_{plan.size * 8}{'f' if isinstance(plan.etype, (ir.FloatType, ir.DoubleType)) else 'i'}"
     if name in module.globals:
         return module.globals[name]
     ptr = ir.PointerType()
-    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ptr, _I64, _I64, ptr, _I64]), name)
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ptr, _I64, _I64, ptr, _I64, _I64]), name)
     fn.linkage = "internal"
     fn.attributes.add("nounwind")
     fn.attributes.add("noinline")
-    src, r_stride, rows, dst, dst_stride = fn.args
+    src, r_stride, rows, dst, dst_stride, dst_lanes = fn.args
     for arg in (src, dst):
         arg.add_attribute("noalias")
     e = _Emit(ir.IRBuilder(fn.append_basic_block("entry")), plan)
-    lanes, last = plan.lanes, e.b.sub(rows, e.index(1))
-    # rows past `rows` repeat the last one (always readable) and are never stored
-    vectors = [e.load(e.at(src, (e.min(r, last), r_stride)), True) for r in range(lanes)]
-    keep = e.b.icmp_signed("<", ir.Constant(ir.VectorType(_I64, lanes), list(range(lanes))), e.splat(rows, _I64))
+    last = e.b.select(e.lt(0, rows), e.b.sub(rows, e.index(1)), e.index(0))
+    vectors = [e.load(e.at(src, (e.min(r, last), r_stride)), True) for r in range(plan.lanes)]
+    inside, stored = e.lanes_below(rows), e.lanes_below(dst_lanes)
     for k, vector in enumerate(_transpose(e, vectors)):
-        e.store_masked(vector, e.at(dst, (k, dst_stride)), keep)
+        e.store_masked(e.b.select(inside, vector, e.zero(True)), e.at(dst, (k, dst_stride)), stored)
     e.b.ret_void()
     return fn
 
@@ -390,7 +402,7 @@ def _pack_elements(e: _Emit, width: int, src, count, p, r_stride, k_stride, k_st
             valid = e.lt(e.index(p, r), count)
             value = e.load(e.at(src_k, (e.b.select(valid, r, e.index(0)), r_stride)))
             e.store(e.b.select(valid, value, e.zero()), e.at(dst_k, r))
-        e.loop(0, width, 1, element, unroll=True)
+        e.loop(0, width, 1, element)
     e.loop(k_start, kc, 1, per_k)
 
 
