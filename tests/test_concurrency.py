@@ -143,3 +143,39 @@ def test_a_warm_call_waits_while_another_function_traces_the_model_it_reads():
     assert "error" not in seen, seen.get("error")
     np.testing.assert_allclose(seen["out"], want, rtol=1e-5, atol=1e-6)
     assert predict.trace_count == 1
+
+
+def _double_plus_one(x):
+    return x * 2 + 1
+
+
+SCALE = 3.0
+
+
+def test_a_warm_call_reading_only_tensor_free_globals_does_not_wait_for_a_trace():
+    """Globals that hold no tensors (a helper function, a number) are never
+    replaced by a trace, so the fast path checks them without the tracing
+    lock; a call meanwhile sees their real values."""
+    from frontend.jit.trace_state import TRACING_LOCK
+    f = torch.compile(lambda x: _double_plus_one(x) * SCALE)
+    x = torch.arange(4.0)
+    f(x)
+    f(x)
+    assert "with lock" not in f._fast.source
+    seen = {}
+    with TRACING_LOCK:  # as another thread's trace holds it
+        worker = threading.Thread(target=lambda: seen.update(out=f(x)))
+        worker.start()
+        worker.join(30)
+        assert not worker.is_alive(), "the call waited for the tracing lock"
+    np.testing.assert_allclose(seen["out"].numpy(), (np.arange(4.0) * 2 + 1) * 3)
+    assert f.trace_count == 1
+
+
+def test_a_warm_call_reading_a_global_tensor_still_takes_the_lock():
+    weight = torch.ones(4)
+    f = torch.compile(lambda x: x * weight)
+    x = torch.arange(4.0)
+    f(x)
+    f(x)
+    assert "with lock" in f._fast.source

@@ -28,8 +28,9 @@ For `compile(lambda x: x * 2 + 1)` called on an f32[10]:
         return o0
 
 A miss sends the call down the general path, which reads the full guard
-key. Guards that look past the call's own arguments hold the tracing lock,
-as the general path's do (guard_code.reads_shared_state).
+key. Guards that check tensors past the call's own arguments (a model's
+parameters) hold the tracing lock, as the general path's do, since another
+thread's trace stands tracers in for them (guard_code.reads_shared_state).
 """
 from __future__ import annotations
 

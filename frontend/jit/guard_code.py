@@ -116,12 +116,20 @@ def emit_guards(reading, emit: Emitter) -> list[str]:
     return tensors
 
 
+# Guard entries a tracer could pass: another thread's trace stands tracers in for the tensors it
+# reaches (compiled.py swap_in), and a tracer is a Tensor with the right shape and dtype. Every
+# other check is of something a trace never replaces, or fails on a tracer (an identity, a type).
+_TRACER_CAN_PASS = ("tensor", "alias", "long list")
+
+
 def reads_shared_state(reading) -> bool:
-    """Whether the guards look past the call's own arguments (into closures,
-    globals, attributes of objects), where another thread's trace puts
-    tracers while it runs: such checks must hold the tracing lock."""
-    return any(top is not None and (top[0] not in ("arg", "kwarg") or len(path) > 1)
-               for (path, _), (top, _, _) in zip(reading.entries, reading.kinds))
+    """Whether the guards check tensors past the call's own arguments (in
+    closures, globals, attributes of objects), where another thread's trace
+    puts tracers while it runs: such checks must hold the tracing lock. A
+    function's globals and closures that hold no tensors (a helper function,
+    a config value) need no lock: taking it was a fifth of a tiny call."""
+    return any(top is not None and (top[0] not in ("arg", "kwarg") or len(path) > 1) and kind in _TRACER_CAN_PASS
+               for (path, _), (top, kind, _) in zip(reading.entries, reading.kinds))
 
 
 def _check(emit, v, kind, value, info, tensors, shared):
