@@ -240,11 +240,7 @@ class _Emit:
         return ir.Constant(ir.VectorType(ir.IntType(1), self.plan.lanes), [int(i < n) for i in range(self.plan.lanes)])
 
     def _masked(self, name: str, ret: ir.Type, args: list):
-        suffix = f"v{self.plan.lanes}{'f' if self.floats else 'i'}{self.plan.size * 8}.p0"
-        fn = self.b.module.globals.get(f"{name}.{suffix}")
-        if fn is None:
-            fn = ir.Function(self.b.module, ir.FunctionType(ret, [a.type for a in args]), f"{name}.{suffix}")
-        return self.b.call(fn, args)
+        return self._call(f"{name}.v{self.plan.lanes}{'f' if self.floats else 'i'}{self.plan.size * 8}.p0", ret, args)
 
     def zero(self, vector=False) -> ir.Constant:
         scalar = ir.Constant(self.plan.etype, 0.0 if self.floats else 0)
@@ -261,10 +257,14 @@ class _Emit:
         suffix = f"{'f' if self.floats else 'i'}{self.plan.size * 8}"
         if isinstance(kind, ir.VectorType):
             suffix = f"v{kind.count}{suffix}"
-        fn = self.b.module.globals.get(f"{name}.{suffix}")
+        return self._call(f"{name}.{suffix}", ret, args, ("reassoc",) if "reduce" in name and self.floats else ())
+
+    def _call(self, name: str, ret: ir.Type, args: list, fastmath=()):
+        """Call the function `name` (an intrinsic's mangled name), declaring it on first use."""
+        fn = self.b.module.globals.get(name)
         if fn is None:
-            fn = ir.Function(self.b.module, ir.FunctionType(ret, [a.type for a in args]), f"{name}.{suffix}")
-        return self.b.call(fn, args, fastmath=("reassoc",) if "reduce" in name and self.floats else ())
+            fn = ir.Function(self.b.module, ir.FunctionType(ret, [a.type for a in args]), name)
+        return self.b.call(fn, args, fastmath=fastmath)
 
     def update(self, ptr, value, overwrite, vector=False):
         """*ptr = value if `overwrite` (the first K block) else *ptr + value."""
@@ -318,14 +318,13 @@ def _panel_row(e: _Emit, dst, p, kc, k, width):
 def _pack_rows(e: _Emit, width: int, src, p, valid, k_stride, kc, dst) -> None:
     """A panel with unit-stride r: its `valid` contiguous elements per k,
     zeros after them (masked loads read nothing past the matrix)."""
-    lanes = e.plan.lanes
+    starts = range(0, width, e.plan.lanes)
+    keeps = [e.lanes_below(e.b.sub(valid, e.index(v))) for v in starts]  # the same for every k
 
     def per_k(k):
         src_k, dst_k = e.at(src, p, (k, k_stride)), _panel_row(e, dst, p, kc, k, width)
-        for v in range(0, width, lanes):
-            keep = e.lanes_below(e.b.sub(valid, e.index(v)))
-            value = e.load_masked(e.at(src_k, v), keep)
-            e.store_lanes(value, e.at(dst_k, v), width - v)
+        for v, keep in zip(starts, keeps):
+            e.store_lanes(e.load_masked(e.at(src_k, v), keep), e.at(dst_k, v), width - v)
     e.loop(0, kc, 1, per_k)
 
 
@@ -354,7 +353,7 @@ def _transpose_function(module: ir.Module, plan: _Plan) -> ir.Function:
     (row 0 when rows <= 0) of src. One function per module, called by both
     packers: its shuffles cost LLVM more time than the rest of the packing,
     so they are emitted once."""
-    name = f"jitgrad_transpose_{plan.size * 8}{'f' if isinstance(plan.etype, (ir.FloatType, ir.DoubleType)) else 'i'}"
+    name = f"jitgrad_transpose_{plan.etype}"
     if name in module.globals:
         return module.globals[name]
     ptr = ir.PointerType()
