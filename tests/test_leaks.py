@@ -70,16 +70,23 @@ def loss(w, x):
 def test_ten_thousand_compiled_forward_backward_calls_keep_rss_flat():
     f = torch.compile(loss)
     w, x = torch.randn(8, 4, requires_grad=True), torch.randn(16, 8)
-    for _ in range(500):  # warm up as the loop below runs: compile, the allocator's pools, the grad buffer
-        w.grad = None  # (backward into no .grad takes another path than accumulating: its first run grew RSS 0.6-5 MB)
-        f(w, x).backward()
-    gc.collect()
-    rss, objects = rss_bytes(), len(gc.get_objects())
-    for _ in range(CALLS):
+
+    def step():
         w.grad = None
         f(w, x).backward()
+
+    for _ in range(500):  # warm up: compile, the allocator's pools, the grad buffer
+        step()
     gc.collect()
-    growth, new_objects = rss_bytes() - rss, len(gc.get_objects()) - objects
+    # Count objects before reading RSS, at both ends: the list gc.get_objects() builds (4 MB in a
+    # full test run) can stay resident after it is freed, which read the other way round was growth.
+    objects = len(gc.get_objects())
+    rss = rss_bytes()
+    for _ in range(CALLS):
+        step()
+    gc.collect()
+    new_objects = len(gc.get_objects()) - objects
+    growth = rss_bytes() - rss
     print(f"\nRSS growth over {CALLS} compiled forward+backward calls: {growth / 2**20:.2f} MB "
           f"({new_objects} more gc-tracked objects)")
     assert growth < RSS_BOUND, f"RSS grew {growth / 2**20:.2f} MB over {CALLS} calls"
