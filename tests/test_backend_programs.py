@@ -422,3 +422,54 @@ def test_softmax_row_reduction_is_vectorized_with_inline_math():
     assert not LIBM_CALL.search(ir), LIBM_CALL.search(ir)
     x = sample(F32, (256, 1000), np.random.default_rng(1))
     check(g, [x], 1e-5, fuse=True)
+
+
+# ---- interleaved vector loops -----------------------------------------------------------------------
+def _chain(b, x):  # the bench's chain: tanh, then exp, on one chain of dependent ops
+    y = (x * 1.5 + 0.5).tanh()
+    return (-(y * y - 0.25)).exp() / 2.0
+
+
+def _kernel_body(shape, fn):
+    g, f = _fused_graph("k", [shape], fn)
+    (node,) = [n for n in f.nodes if n.op == "kernel"]
+    return node.attrs["body"]
+
+
+@pytest.mark.parametrize("fn, count", [
+    (_chain, 8),                                               # two inline math functions on one chain
+    (lambda b, x: x.exp() * (x * 2).tanh(), 4),                # two, but side by side
+    (lambda b, x: (x * 3 + 1).tanh() - x, 4),
+    (lambda b, x: (x * 2 + 1) * x - 3, None),                  # arithmetic: LLVM's choice
+    (lambda b, x: b.add("sin", [x], {}).exp().tanh(), None),   # a libm call per element: no vectors to interleave
+], ids=["chain", "side by side", "one", "arithmetic", "libm"])
+def test_interleave_count_follows_the_inline_math_on_one_chain(fn, count):
+    from compiler.backend.kernels import MIN_INTERLEAVED_TRIP, interleave_count
+    body = _kernel_body((4096,), fn)
+    assert interleave_count(body, 4096) == count
+    assert interleave_count(body, MIN_INTERLEAVED_TRIP - 1) is None  # mostly remainder loops
+
+
+def test_long_math_chains_are_interleaved_and_exact_at_every_remainder():
+    """The hint reaches the innermost loop of a 2-d kernel, and the
+    interleaved loop and its remainder loops compute every element: trip
+    counts just past the threshold and past whole interleaved iterations."""
+    from compiler.backend import program
+    g, f = _fused_graph("chain2d", [(3, 1000)], _chain)
+    text = str(program.lower(f).module)
+    assert re.search(r'!"llvm.loop.interleave.count", i32 8', text), "no interleave hint on the kernel's loop"
+    rng = np.random.default_rng(2)
+    for n in (512, 513, 1000, 1031, 4099):
+        g, _ = _fused_graph(f"chain{n}", [(n,)], _chain)
+        check(g, [sample(F32, (n,), rng, scale=1.0)], 8, fuse=True)
+    check(*_fused_graph("chain2d", [(3, 1000)], _chain)[:1], [sample(F32, (3, 1000), rng, scale=1.0)], 8, fuse=True)
+
+
+def test_costly_ops_count_toward_splitting():
+    """A kernel is split across threads by its cost, not its op count: one
+    tanh on a million floats is (three simple ops' worth), one add is not."""
+    from compiler.backend import program
+    x = Aval((1_000_000,), F32)
+    for fn, split in ((lambda b, x: x.tanh(), True), (lambda b, x: x + 1, False)):
+        g, f = _fused_graph("one_op", [x.shape], fn)
+        assert ("parallel_for" in program.lower(f).manifest.imports) is split

@@ -36,6 +36,8 @@ import llvmlite.ir as ir
 
 from runtime.host import identity
 
+from .loops import LoopHints
+
 GEMM_DTYPES = ("float32", "float64", "int32", "int64")
 
 _I64 = ir.IntType(64)
@@ -114,33 +116,17 @@ def scratch_bytes(dtype_name: str) -> int:
     return plan.scratch_elements * plan.size
 
 
-class _LoopID(ir.values.MDValue):
-    """`distinct !{self, !{"llvm.loop.vectorize.enable", i1 false}, !{"llvm.loop.unroll.disable"}}`:
-    our loops are vectorized by hand where it pays, and LLVM's vectorizer
-    would only add gathers, scatters and runtime checks to the scalar ones
-    (packing with arbitrary strides, edge tiles), doubling compile time and
-    code size. Unrolling pays only in the row loop of an edge tile's store
-    (5% on 10 x 64 x 32); everywhere else it changed no timing but doubled
-    the code (LLVM time on a cold start: ~165 -> ~115 ms for the blocked
-    float32 GEMM). The element-by-element packing loop was unrolled too
-    while edge panels went through it; they take masked vectors now."""
-
-    def __init__(self, module: ir.Module, unroll: bool):
-        hints = [module.add_metadata([ir.MetaDataString(module, "llvm.loop.vectorize.enable"),
-                                      ir.Constant(ir.IntType(1), 0)])]
-        if not unroll:
-            hints.append(module.add_metadata([ir.MetaDataString(module, "llvm.loop.unroll.disable")]))
-        super().__init__(module, hints, name=str(len(module.metadata)))
-        self.operands = (self, *hints)
-
-    __hash__ = object.__hash__  # identity: the node refers to itself
-
-    def __eq__(self, other):
-        return self is other
-
-    def descr(self, buf):
-        buf.append("distinct ")
-        super().descr(buf)
+def _loop_hints(module: ir.Module, unroll: bool) -> LoopHints:
+    """No LLVM vectorizer: our loops are vectorized by hand where it pays,
+    and LLVM's vectorizer would only add gathers, scatters and runtime
+    checks to the scalar ones (packing with arbitrary strides, edge tiles),
+    doubling compile time and code size. Unrolling pays only in the row
+    loop of an edge tile's store (5% on 10 x 64 x 32); everywhere else it
+    changed no timing but doubled the code (LLVM time on a cold start: ~165
+    -> ~115 ms for the blocked float32 GEMM). The element-by-element packing
+    loop was unrolled too while edge panels went through it; they take
+    masked vectors now."""
+    return LoopHints(module, vectorize=False, unroll=unroll)
 
 
 class _Emit:
@@ -155,7 +141,7 @@ class _Emit:
 
         `body` returns the next values of `carried` (SSA values threaded through
         phis, so accumulators stay in registers); returns their final values.
-        LLVM may unroll the loop only if `unroll` (see _LoopID)."""
+        LLVM may unroll the loop only if `unroll` (see _loop_hints)."""
         b = self.b
         start, stop, step = (self.index(v) for v in (start, stop, step))
         entry = b.block
@@ -171,7 +157,7 @@ class _Emit:
         after = body(index, *phis) or ()
         for phi, value in zip([index, *phis], [b.add(index, step), *after]):
             phi.add_incoming(value, b.block)
-        b.branch(head).set_metadata("llvm.loop", _LoopID(b.module, unroll))
+        b.branch(head).set_metadata("llvm.loop", _loop_hints(b.module, unroll))
         b.position_at_end(done)
         return phis
 

@@ -37,8 +37,8 @@ from ..ir.kernel import KERNEL_OP
 from ..ops.movement import padded_region
 from ..ops.registry import ELEMENTWISE, Aval, Group
 from ..passes.memory import align_up, plan_memory, value_bytes
-from . import gemm, indexing, library, parallel, types
-from .kernels import emit_kernel
+from . import gemm, indexing, library, parallel, scalar_ops, types
+from .kernels import body_cost, emit_kernel
 from .layout import Layout, view_of
 from .loops import const
 
@@ -49,7 +49,7 @@ INPUTS_OVERLAP = -1  # the entry's status, less i, when input i is written in pl
 CHECKED_OPS = ("gather", "scatter_add")  # steps that can fail (an index out of bounds)
 # Splitting: a task should be worth well over a worker's wakeup (~10 us), and
 # there should be enough tasks for the atomic counter to balance uneven cores.
-KERNEL_GRAIN = 1 << 18      # kernel loop iterations x body ops per task (~25 us of simple ops)
+KERNEL_GRAIN = 1 << 18      # kernel loop iterations x body cost per task (~25 us of simple ops)
 PARALLEL_MIN_WORK = 1 << 20  # below this a kernel runs on the caller alone
 MAX_KERNEL_TASKS = 64
 # Small products run far below the GEMM's peak (a side of 10 pads to a tile, K = 10 is mostly
@@ -378,11 +378,12 @@ class _ProgramBuilder:
 
 def _work(node) -> int:
     """Roughly what a node's step costs, in element-ops: the larger of what
-    it reads and writes, times a kernel's ops; a matmul's multiply-adds."""
+    it reads and writes, times the cost of an element (kernels.body_cost);
+    a matmul's multiply-adds."""
     if node.op == "matmul":
         return math.prod(node.out.shape) * node.inputs[0].shape[-1]
     elements = max([math.prod(node.out.shape)] + [math.prod(v.shape) for v in node.inputs])
-    return elements * (len(node.attrs["body"].nodes) if node.op == KERNEL_OP else 1)
+    return elements * (body_cost(node.attrs["body"]) if node.op == KERNEL_OP else scalar_ops.cost(node.op, node.out.dtype))
 
 
 def _elementwise(node) -> bool:
