@@ -1,6 +1,12 @@
 """jitgrad's frontend: `import frontend as torch` gives PyTorch's eager API
 (tensors, autograd, nn.functional) on NumPy storage."""
-from compiler.dtypes import bool_ as bool  # noqa: A001  (PyTorch's name)
+from compiler.backend.native import prebuild_libraries
+
+# First, so that LLVM compiles the float32 GEMM on another core while the rest
+# imports: once per machine, when the disk cache lacks it (library.prebuild).
+prebuild_libraries()
+
+from compiler.dtypes import bool_ as bool  # noqa: A001,E402  (PyTorch's name)
 from compiler.dtypes import float32, float64, int32, int64
 from runtime.threads import get_num_threads, set_num_threads  # compiled code's threads (eager is NumPy's)
 

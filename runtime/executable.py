@@ -130,18 +130,33 @@ def _native_error(messages: tuple, overlap: int | None, n_inputs: int, status: i
     return NativeError(f"native code failed with status {status}")
 
 
+def _address_in(parts: list[LoadedCode], name: str) -> int:
+    for code in parts:
+        try:
+            return code.address(name)
+        except LookupError:
+            continue
+    raise LookupError(f"native code has no symbol {name!r} in its other parts")
+
+
 class Executable:
     """A compiled graph, callable on NumPy arrays: `outputs = exe(inputs)`."""
 
-    def __init__(self, object_code: bytes, manifest: dict, imports=()):
-        """`imports`: (address, owner) of each function in the manifest's
-        `imports`, which the code calls through the argument array; the
-        owners (loaded code) are kept alive as long as this."""
+    def __init__(self, object_code: bytes | list[bytes], manifest: dict, imports=()):
+        """`object_code`: one object file, or several (the entry's first),
+        each loaded on its own. `imports`: (address, owner) of each function
+        in the manifest's `imports`, which the code calls through the
+        argument array; the owners (loaded code) are kept alive as long as
+        this. The functions the manifest `links` (the code's own, in its
+        other objects) follow them there."""
         self.manifest = manifest
         if len(imports) != len(manifest.get("imports", ())):
             raise ValueError(f"compiled graph imports {manifest.get('imports')}, got {len(imports)} addresses")
-        self._imports = list(imports)
-        self._code = LoadedCode(object_code)
+        parts = [object_code] if isinstance(object_code, (bytes, bytearray, memoryview)) else object_code
+        self._parts = [LoadedCode(code) for code in parts]
+        self._code = self._parts[0]
+        self._imports = list(imports) + [(_address_in(self._parts[1:], name), None)
+                                         for name in manifest.get("links", ())]
         self._entry = (_BRIEF_ENTRY if manifest.get("brief") else _ENTRY)(self._code.address(manifest["entry"]))
         # Per input: (shape, dtype, C-contiguous strides); strides that differ are checked with flags.
         self._inputs = [(tuple(shape), np.dtype(dtype), _c_strides(shape, np.dtype(dtype).itemsize))

@@ -261,6 +261,35 @@ def test_second_process_loads_from_the_disk_cache_and_a_corrupt_entry_is_rebuilt
     assert fourth.get("cache_hits") == 2 and not fourth.get("llvm_compiles")
 
 
+PREBUILD_SCRIPT = textwrap.dedent("""
+    import json, threading
+    import frontend
+    from compiler.backend import native
+    builds = [t for t in threading.enumerate() if t.name.startswith("jitgrad-build-")]
+    for t in builds:
+        t.join()
+    print(json.dumps({"builds": sorted(t.name for t in builds), **native.STATS}))
+""")
+
+
+def _import_in_fresh_process(cache_dir, **env):
+    env = dict(os.environ, JITGRAD_CACHE_DIR=str(cache_dir), PYTHONPATH=str(ROOT), **env)
+    done = subprocess.run([sys.executable, "-c", PREBUILD_SCRIPT], env=env, capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_import_builds_the_float32_gemm_once_into_the_disk_cache(tmp_path):
+    first = _import_in_fresh_process(tmp_path)
+    assert first["builds"] == ["jitgrad-build-gemm_blocked_float32"] and first.get("llvm_compiles") == 1
+    assert len(list(tmp_path.glob("*.jgc"))) == 1
+    second = _import_in_fresh_process(tmp_path)  # the cache has it: nothing to build
+    assert second["builds"] == [] and not second.get("llvm_compiles")
+    off = _import_in_fresh_process(tmp_path / "off", JITGRAD_CACHE="0")  # nowhere to keep it: built when needed
+    assert off["builds"] == [] and not off.get("llvm_compiles")
+
+
 def test_cache_key_depends_on_the_ir_not_on_provenance_notes():
     text = """
 graph g(%x: f32[4]) {

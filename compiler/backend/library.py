@@ -17,7 +17,10 @@ it starts its workers (runtime/threads.py).
 A cold start needs both a library and the graph that calls it compiled,
 each ~0.2 s of LLVM time. `prefetch` starts a library's build on a thread of
 its own as soon as the graph's imports are known, so LLVM compiles the two
-on two cores (target.py says why that is safe); `resolve` then waits for it."""
+on two cores (target.py says why that is safe); `resolve` then waits for it.
+`prebuild` starts the builds the disk cache lacks before any graph exists
+(native.prebuild_libraries, at import): the float32 GEMM then compiles
+while the program imports and sets up, not during its first call."""
 from __future__ import annotations
 
 import functools
@@ -124,6 +127,14 @@ def prefetch(names, backend_version: str, cache: DiskCache) -> None:
                     future.set_exception(e)
             # not a daemon: interpreter exit waits for the build instead of tearing LLVM down under it
             threading.Thread(target=build, name=f"jitgrad-build-{name}").start()
+
+
+def prebuild(names, backend_version: str, cache: DiskCache) -> None:
+    """Start building those of `names` the disk cache lacks (see prefetch),
+    into it: once per machine and backend version, ahead of any graph."""
+    if cache.enabled:
+        prefetch([name for name in names if not cache.path_for(_key(name, backend_version)).exists()],
+                 backend_version, cache)
 
 
 def resolve(names, backend_version: str, cache: DiskCache) -> list[tuple[int, LoadedCode]]:

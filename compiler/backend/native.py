@@ -4,6 +4,10 @@
     llvm_ir(graph)        -> optimized LLVM IR text  (`jitgrad ir --stage llvm`)
     assembly(graph)       -> host assembly           (`jitgrad ir --stage asm`)
 
+A graph of many steps is lowered into several modules (program.py); they
+are optimized and emitted at once, one per thread (target.py says why
+that is safe), and their objects are linked into one image.
+
 The disk cache key hashes the graph (its flat form, ir/flat.py, which holds
 what its IR text holds and is cheaper to build on a warm start), this
 backend's version, and the host identity (triple, CPU, features, llvmlite
@@ -17,6 +21,7 @@ import json
 import logging
 import struct
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from runtime.cache import DiskCache, default_cache
 from runtime.executable import Executable
@@ -29,27 +34,43 @@ from . import library, program, target
 log = logging.getLogger("jitgrad.backend")
 
 # Bump when generated code changes for the same IR, so old cache entries miss.
-BACKEND_VERSION = "23"
+BACKEND_VERSION = "24"
 STATS = target.STATS  # llvm_compiles, cache_hits
 
 
-def optimized_module(graph: Graph, donated=None):
-    """The graph's LLVM module after O3 (without unrolling, see
+def optimized_modules(graph: Graph, donated=None):
+    """The graph's LLVM modules after O3 (without unrolling, see
     target.optimize), and its manifest; `donated` as in program.lower."""
     lowered = program.lower(graph, donated)
-    return _optimize(target.parse(str(lowered.module), graph.name)), lowered.manifest
+    return [_optimize(module) for module in _parse(lowered)], lowered.manifest
+
+
+def _parse(lowered):
+    return [target.parse(str(module), module.name) for module in lowered.modules]
 
 
 def _optimize(module):
     return target.optimize(module, unroll_loops=False)
 
 
+def _object_code(modules) -> list[bytes]:
+    """Each module optimized and emitted, the first on this thread and the
+    others at once on threads of their own."""
+    def build(module):
+        return target.emit_object(_optimize(module))
+    if len(modules) == 1:
+        return [build(modules[0])]
+    with ThreadPoolExecutor(len(modules) - 1, thread_name_prefix="jitgrad-llvm") as pool:
+        others = [pool.submit(build, module) for module in modules[1:]]
+        return [build(modules[0])] + [other.result() for other in others]
+
+
 def llvm_ir(graph: Graph) -> str:
-    return str(optimized_module(graph)[0])
+    return "\n".join(str(module) for module in optimized_modules(graph)[0])
 
 
 def assembly(graph: Graph) -> str:
-    return target.emit_assembly(optimized_module(graph)[0])
+    return "\n".join(target.emit_assembly(module) for module in optimized_modules(graph)[0])
 
 
 def cache_key(graph: Graph, donated=None) -> str:
@@ -57,6 +78,17 @@ def cache_key(graph: Graph, donated=None) -> str:
     host = json.dumps(identity(), sort_keys=True)
     donations = json.dumps(sorted((donated or {}).items()))
     return hashlib.sha256(f"{BACKEND_VERSION}\n{host}\n{donations}\n{text}".encode()).hexdigest()
+
+
+# Libraries nearly every model calls, built when the package is imported if
+# the disk cache lacks them (library.prebuild): the float32 GEMM took 0.2-0.3
+# s of a cold first call's critical path, on the core the graph's second
+# module needed (mlp_step_small: see the README).
+PREBUILT_LIBRARIES = (library.gemm_import("float32", "blocked"),)
+
+
+def prebuild_libraries() -> None:
+    library.prebuild(PREBUILT_LIBRARIES, BACKEND_VERSION, default_cache())
 
 
 def compile_graph(graph: Graph, cache: DiskCache | None = None, donated: dict[int, int] | None = None) -> Executable:
@@ -77,12 +109,12 @@ def compile_graph(graph: Graph, cache: DiskCache | None = None, donated: dict[in
             log.warning("discarding unreadable cache entry %s: %s", key, e)
     start = time.perf_counter()
     lowered = program.lower(graph, donated)
-    module, manifest = target.parse(str(lowered.module), graph.name), lowered.manifest.to_dict()
+    modules, manifest = _parse(lowered), lowered.manifest.to_dict()
     # The libraries' builds start only now, so that their Python (building IR) and their
     # parsing (under llvmlite's lock) do not hold this thread back; then LLVM compiles
     # them and the graph at once (thread-safe: see target.py).
     library.prefetch(manifest["imports"], BACKEND_VERSION, cache)
-    code = target.emit_object(_optimize(module))
+    code = _object_code(modules)
     log.debug("%s: compiled in %.1f ms", graph.name, 1e3 * (time.perf_counter() - start))
     if cache.enabled:
         cache.store(key, _pack(manifest, code))
@@ -93,13 +125,24 @@ def _imports(manifest: dict, cache: DiskCache):
     return library.resolve(manifest["imports"], BACKEND_VERSION, cache)
 
 
-def _pack(manifest: dict, code: bytes) -> bytes:
+def _pack(manifest: dict, code: list[bytes]) -> bytes:
     text = json.dumps(manifest, sort_keys=True).encode()
-    return struct.pack("<Q", len(text)) + text + code
+    return struct.pack(f"<Q{len(code) + 1}Q", len(text), len(code), *map(len, code)) + text + b"".join(code)
 
 
 def _unpack(payload: bytes):
-    (n,) = struct.unpack_from("<Q", payload)
-    if n > len(payload) - 8:
-        raise ValueError("manifest length exceeds the entry")
-    return json.loads(payload[8:8 + n]), payload[8 + n:]
+    """(manifest, [object code, ...]) from a payload _pack made."""
+    if len(payload) < 16:
+        raise ValueError("the entry is shorter than its header")
+    (n_text, n_objects) = struct.unpack_from("<QQ", payload)
+    header = 8 * (n_objects + 2)
+    if header > len(payload):
+        raise ValueError("object count exceeds the entry")
+    sizes = struct.unpack_from(f"<{n_objects}Q", payload, 16)
+    if header + n_text + sum(sizes) != len(payload):
+        raise ValueError("manifest and object sizes do not add up to the entry")
+    manifest, start, code = json.loads(payload[header:header + n_text]), header + n_text, []
+    for size in sizes:
+        code.append(payload[start:start + size])
+        start += size
+    return manifest, code

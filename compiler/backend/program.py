@@ -1,4 +1,4 @@
-"""A whole graph as one LLVM module with one exported entry.
+"""A whole graph as LLVM modules with one exported entry.
 
 `lower(graph)` decides where every value lives (graph inputs and outputs
 in the caller's arrays, intermediates at the memory plan's offsets in one
@@ -21,12 +21,24 @@ inputs as distinct memory, which an input written in place must be: the
 entry first checks that each such input overlaps no other input, and
 returns INPUTS_OVERLAP - i for the first input i that does, before any step.
 
+LLVM compiles one module on one thread, and a training step's module took
+it ~0.25 s. So a graph of many steps is lowered into up to `max_parts`
+modules (`_part_count`): the first holds the entry, each step goes to the
+module with the least code so far, and one in another module is called
+through an external wrapper there (`<step>_run`, or its task), so the step
+itself stays internal and IPSCCP still folds its constant range in. The
+runtime loads the parts into one engine, but MCJIT does not resolve the
+GOT relocations of calls between objects, so the entry calls the wrappers
+through pointers the runtime puts in its argument array after the imports
+(the manifest's `links`). native.py compiles the parts at once.
+
 The `Manifest` says the same in plain data for the runtime, which loads
 the object code without knowing anything about the compiler.
 """
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 
@@ -62,6 +74,10 @@ MAX_GEMM_TASKS = 16          # each takes its own GEMM scratch in the arena
 # microseconds: its entry is called holding the GIL, since releasing and taking it back
 # costs more (0.07-0.09 us of a 2.8 us call of x * 2 + 1).
 BRIEF_WORK = 1 << 14
+# A module of its own costs ~5 ms of LLVM set-up and a thread: worth it from about this many steps.
+STEPS_PER_PART = 8
+MAX_PARTS = 4
+CORES = os.cpu_count() or 1
 
 
 def _tasks(work: int, items: int, grain: int, most: int, least_work: int) -> int:
@@ -82,6 +98,7 @@ class Manifest:
     arena_bytes: int
     errors: list = field(default_factory=list)  # messages by error code - 1; {0} is the bad index
     imports: list = field(default_factory=list)  # library functions (library.py) it calls, by name
+    links: list = field(default_factory=list)  # its own functions in other parts the entry calls, by name
     donated: list = field(default_factory=list)  # [buffer k, input i]: k may be passed as i's memory
     inputs_overlap: int = INPUTS_OVERLAP  # status - i: input i, written, overlaps another (runtime raises)
     brief: bool = False  # little work and no threads: call the entry holding the GIL (BRIEF_WORK)
@@ -103,26 +120,40 @@ class _Step:
 
 @dataclass
 class Lowered:
-    module: ir.Module
+    modules: list[ir.Module]  # the first holds the entry
     manifest: Manifest
 
 
-def lower(graph: Graph, donated: dict[int, int] | None = None) -> Lowered:
+def lower(graph: Graph, donated: dict[int, int] | None = None, max_parts: int | None = None) -> Lowered:
     """`donated`: graph output position -> graph input position, for outputs
-    the caller stores into that input's memory (see the module docstring)."""
-    return _ProgramBuilder(graph, donated or {}).build()
+    the caller stores into that input's memory (see the module docstring).
+    `max_parts`: modules at most (default: this machine's cores, up to MAX_PARTS)."""
+    if max_parts is None:
+        max_parts = min(MAX_PARTS, CORES)
+    return _ProgramBuilder(graph, donated or {}, max_parts).build()
+
+
+def _part_count(graph: Graph, max_parts: int) -> int:
+    return max(1, min(max_parts, len(graph.nodes) // STEPS_PER_PART))
+
+
+def _instructions(module: ir.Module) -> int:
+    return sum(len(block.instructions) for fn in module.functions for block in fn.blocks)
 
 
 class _ProgramBuilder:
-    def __init__(self, graph: Graph, donated: dict[int, int]):
+    def __init__(self, graph: Graph, donated: dict[int, int], max_parts: int):
         self.graph = graph
         self.donated = donated
-        self.module = ir.Module(name=graph.name)
+        self.parts = [ir.Module(name=graph.name if k == 0 else f"{graph.name}.part{k}")
+                      for k in range(_part_count(graph, max_parts))]
+        self.module = self.parts[0]  # where the step being emitted goes
         self.layouts: dict = {}
         self.views: dict = {}  # view value -> the value owning its buffer
         self.steps: list[_Step] = []
         self.errors: list[str] = []
         self.imports: list[str] = []
+        self.links: list[str] = []
 
     def build(self) -> Lowered:
         graph = self.graph
@@ -135,9 +166,14 @@ class _ProgramBuilder:
         plan = plan_memory(graph, ALIGNMENT, views=self.views)
         self.slots = plan.slots
         self.scratch = align_up(plan.peak_bytes, ALIGNMENT)
+        code = [0] * len(self.parts)  # IR instructions in each part so far
         for step, node in enumerate(graph.nodes):
             if node.out not in self.views:
+                k = code.index(min(code))
+                self.module = self.parts[k]
                 self._emit_node(step, node)
+                code[k] = _instructions(self.module)
+        self.module = self.parts[0]
         scratch_bytes = max((s.tasks * s.scratch_per_task for s in self.steps), default=0)
         self._emit_entry(len(graph.inputs), len(outputs), in_place)
         manifest = Manifest(
@@ -149,10 +185,11 @@ class _ProgramBuilder:
             self.scratch + scratch_bytes,
             self.errors,
             self.imports,
+            self.links,
             [[self.output_buffer[v], i] for v, i in in_place.items()],
             brief=all(step.tasks == 1 for step in self.steps) and sum(map(_work, graph.nodes)) <= BRIEF_WORK,
         )
-        return Lowered(self.module, manifest)
+        return Lowered(self.parts, manifest)
 
     # ---- where values live ---------------------------------------------------
     def _find_views(self):
@@ -297,6 +334,8 @@ class _ProgramBuilder:
         bases = {("in", i): arg(i) for i in range(n_inputs)}
         bases.update({("out", k): arg(n_inputs + k) for k in range(n_buffers)})
         arena, error = arg(n_inputs + n_buffers), arg(n_inputs + n_buffers + 1)
+        if any(step.tasks > 1 for step in self.steps):
+            self._import(library.PARALLEL_FOR)  # now, so that the imports are all known before the links
         def pointer(item):
             if item == ("scratch",):
                 return b.gep(arena, [const(self.scratch)], inbounds=True, source_etype=types.I8)
@@ -304,6 +343,13 @@ class _ProgramBuilder:
                 return error
             if item[0] == "import":
                 return arg(n_inputs + n_buffers + 2 + item[1])
+            if item[0] == "link":  # a function of another part
+                fn = item[1]
+                if fn.module is self.module:
+                    return fn
+                self.links.append(fn.name)
+                return types.FunctionPointer(arg(n_inputs + n_buffers + 2 + len(self.imports) + len(self.links) - 1),
+                                             fn.function_type)
             layout, dtype = item
             kind, key = layout.buffer
             if kind == "value" and key in self.output_buffer:
@@ -322,9 +368,14 @@ class _ProgramBuilder:
             step.fn.attributes.add("noinline")
             pointers = [pointer(o) for o in step.operands]
             if step.tasks > 1:
-                self._call_in_tasks(b, step, pointers, pointer(("import", self._import(library.PARALLEL_FOR))))
+                task = pointer(("link", self._task(step, len(pointers))))
+                self._call_in_tasks(b, step, pointers, task, pointer(("import", self._import(library.PARALLEL_FOR))))
                 continue
-            result = b.call(step.fn, pointers + ([const(0), const(step.extent)] if step.extent is not None else []))
+            ranged = [const(0), const(step.extent)] if step.extent is not None else []
+            if step.fn.module is self.module:
+                result = b.call(step.fn, pointers + ranged)
+            else:
+                result = b.call(pointer(("link", self._run_wrapper(step, ranged))), pointers)
             if step.fn.function_type.return_type == I32:
                 failed = b.icmp_signed("!=", result, ir.Constant(I32, 0))
                 with b.if_then(failed, likely=False):
@@ -349,19 +400,34 @@ class _ProgramBuilder:
         with b.if_then(overlap, likely=False):
             b.ret(ir.Constant(I32, INPUTS_OVERLAP - i))
 
-    def _call_in_tasks(self, b: ir.IRBuilder, step: _Step, pointers, parallel_for):
+    def _call_in_tasks(self, b: ir.IRBuilder, step: _Step, pointers, task, parallel_for):
         """parallel_for(task, ctx, tasks), ctx holding the step's pointers."""
         with b.goto_entry_block():
             ctx = b.alloca(types.PTR, len(pointers), name=f"{step.fn.name}_ctx")
         for k, p in enumerate(pointers):
             b.store(p, b.gep(ctx, [const(k)], inbounds=True, source_etype=types.PTR))
-        task = self._task(step, len(pointers))
+        task = task.pointer if isinstance(task, types.FunctionPointer) else task
         b.call(types.FunctionPointer(parallel_for, parallel.PARALLEL_FOR_TYPE), [task, ctx, const(step.tasks)])
+
+    def _run_wrapper(self, step: _Step, ranged) -> ir.Function:
+        """An external `<step>_run(pointers...)` in the step's part, which
+        calls the step with its constant range."""
+        fn_type = ir.FunctionType(step.fn.function_type.return_type,
+                                  step.fn.function_type.args[:len(step.operands)])
+        fn = ir.Function(step.fn.module, fn_type, f"{step.fn.name}_run")
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        result = b.call(step.fn, list(fn.args) + ranged)
+        if fn_type.return_type == I32:
+            b.ret(result)
+        else:
+            b.ret_void()
+        return fn
 
     def _task(self, step: _Step, n_pointers: int) -> ir.Function:
         """`void task(ptr ctx, i64 t)`: the step over the t-th of `tasks` near-equal slices of its range."""
-        fn = ir.Function(self.module, parallel.TASK_TYPE, f"{step.fn.name}_task")
-        fn.linkage = "internal"
+        fn = ir.Function(step.fn.module, parallel.TASK_TYPE, f"{step.fn.name}_task")
+        if step.fn.module is self.module:
+            fn.linkage = "internal"
         ctx, t = fn.args
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         pointers = [b.load(b.gep(ctx, [const(k)], inbounds=True, source_etype=types.PTR), typ=types.PTR)
