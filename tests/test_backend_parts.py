@@ -8,7 +8,7 @@ import pytest
 
 import frontend as torch
 import frontend.nn.functional as F
-from compiler.backend import native, program
+from compiler.backend import library, native, program
 from compiler.interpreter import interpret
 from tests.test_backend_ops import NOCACHE
 
@@ -54,8 +54,10 @@ def test_parts_compute_what_one_module_computes(graph, cores, monkeypatch):
     assert any(name.endswith("_run") for name in lowered.manifest.links), "no step of another part is called"
     assert any(name.endswith("_task") for name in lowered.manifest.links), "no split kernel in another part"
     arrays = _inputs()
-    one = _executable(graph, 1, monkeypatch)(arrays)
-    parts = _executable(graph, cores, monkeypatch)(arrays)
+    one = _executable(graph, 1, monkeypatch)(arrays)  # also loads the GEMM, so the parts get every core
+    exe = _executable(graph, cores, monkeypatch)
+    assert len(exe._parts) == len(lowered.modules)
+    parts = exe(arrays)
     for a, b in zip(one, parts):
         np.testing.assert_array_equal(a, b)
     for got, want in zip(parts, interpret(graph, arrays)):
@@ -101,3 +103,32 @@ def test_small_graphs_stay_one_module():
     assert len(program.lower(g, max_parts=1).modules) == 1
     small = torch.compile(lambda x: x * 2 + 1).lower(torch.ones(3)).stages["fused"]
     assert len(program.lower(small, max_parts=4).modules) == 1
+
+
+def test_a_gemm_still_to_build_takes_a_core_from_the_parts(graph, monkeypatch):
+    monkeypatch.setattr(program, "CORES", 4)
+    monkeypatch.setattr(library, "unstarted", lambda name, version, cache: name == "gemm_blocked_float32")
+    assert native._free_cores(graph, NOCACHE) == 3
+    monkeypatch.setattr(library, "unstarted", lambda name, version, cache: False)
+    assert native._free_cores(graph, NOCACHE) == 4
+    monkeypatch.setattr(program, "CORES", 1)
+    monkeypatch.setattr(library, "unstarted", lambda name, version, cache: True)
+    assert native._free_cores(graph, NOCACHE) == 1
+
+
+def test_unstarted_means_getting_it_would_start_an_llvm_build(monkeypatch, tmp_path):
+    from concurrent.futures import Future
+
+    from runtime.cache import DiskCache
+    name, version = "gemm_blocked_float32", native.BACKEND_VERSION
+    monkeypatch.setattr(library, "_LOADED", {})
+    monkeypatch.setattr(library, "_BUILDING", {})
+    cache = DiskCache(tmp_path)
+    assert library.unstarted(name, version, NOCACHE) and library.unstarted(name, version, cache)
+    cache.store(library._key(name, version), b"object code")
+    assert not library.unstarted(name, version, cache)
+    library._BUILDING[name] = Future()  # a prefetch under way
+    assert not library.unstarted(name, version, NOCACHE)
+    library._BUILDING.clear()
+    library._LOADED[name] = object()
+    assert not library.unstarted(name, version, NOCACHE)

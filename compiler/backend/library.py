@@ -137,6 +137,15 @@ def prebuild(names, backend_version: str, cache: DiskCache) -> None:
                  backend_version, cache)
 
 
+def unstarted(name: str, backend_version: str, cache: DiskCache) -> bool:
+    """Whether getting `name` would start an LLVM build: it is not loaded,
+    not being built (a prefetch or prebuild), and not in the disk cache."""
+    with _LOCK:
+        if name in _LOADED or name in _BUILDING:
+            return False
+    return not (cache.enabled and cache.path_for(_key(name, backend_version)).exists())
+
+
 def resolve(names, backend_version: str, cache: DiskCache) -> list[tuple[int, LoadedCode]]:
     """(address, the code holding it) of each library function in `names`,
     compiling (or loading from the disk cache) each at most once per process."""

@@ -108,7 +108,7 @@ def compile_graph(graph: Graph, cache: DiskCache | None = None, donated: dict[in
         except (ValueError, KeyError, LookupError) as e:  # a checksummed entry we cannot read: rebuild it
             log.warning("discarding unreadable cache entry %s: %s", key, e)
     start = time.perf_counter()
-    lowered = program.lower(graph, donated)
+    lowered = program.lower(graph, donated, _free_cores(graph, cache))
     modules, manifest = _parse(lowered), lowered.manifest.to_dict()
     # The libraries' builds start only now, so that their Python (building IR) and their
     # parsing (under llvmlite's lock) do not hold this thread back; then LLVM compiles
@@ -119,6 +119,18 @@ def compile_graph(graph: Graph, cache: DiskCache | None = None, donated: dict[in
     if cache.enabled:
         cache.store(key, _pack(manifest, code))
     return Executable(code, manifest, _imports(manifest, cache))
+
+
+def _free_cores(graph: Graph, cache: DiskCache) -> int:
+    """The graph's parts at most: the cores, less one per GEMM it calls whose
+    build would start now. Three compiles on two cores made mlp_step_small's
+    cold first call slower, 272-300 -> 329-382 ms, where two parts beside a
+    GEMM already built took 200-246. A build under way (the import's
+    prebuild) is left out: it ends during the graph's lowering or soon after
+    (mlp_step_small: 1 part 288-323 ms, 2 parts 200-246)."""
+    gemms = {program.gemm_import_of(node) for node in graph.nodes if node.op == "matmul"}
+    starting = sum(library.unstarted(name, BACKEND_VERSION, cache) for name in gemms)
+    return max(1, min(program.MAX_PARTS, program.CORES) - starting)
 
 
 def _imports(manifest: dict, cache: DiskCache):

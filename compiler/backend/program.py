@@ -133,6 +133,11 @@ def lower(graph: Graph, donated: dict[int, int] | None = None, max_parts: int | 
     return _ProgramBuilder(graph, donated or {}, max_parts).build()
 
 
+def gemm_import_of(matmul) -> str:
+    """The library GEMM a matmul node calls (library.py)."""
+    return library.gemm_import(matmul.out.dtype.name, gemm.form(*matmul.out.shape[-2:]))
+
+
 def _part_count(graph: Graph, max_parts: int) -> int:
     return max(1, min(max_parts, len(graph.nodes) // STEPS_PER_PART))
 
@@ -266,8 +271,7 @@ class _ProgramBuilder:
             items = indexing.matmul_items(node).items
             flops = 2 * math.prod(node.out.shape) * node.inputs[0].shape[-1]
             self.steps.append(_Step(fn, [(out, dtype), (ins[0], dtype), (ins[1], dtype), ("scratch",),
-                                         ("import", self._import(library.gemm_import(
-                                             dtype.name, gemm.form(*node.out.shape[-2:]))))],
+                                         ("import", self._import(gemm_import_of(node)))],
                                     items, _tasks(flops, items, GEMM_GRAIN, MAX_GEMM_TASKS, GEMM_MIN_WORK),
                                     gemm.scratch_bytes(dtype.name)))
         elif node.op == "gather":
