@@ -32,9 +32,13 @@ the figures are the same except expm1 float64 at 2 ulp.
 - log1p: log(u) of u = 1+x plus the correction (1+x-u)/u for u's rounding
   (musl's log1p), x where u == 1. 1 / 1 ulp.
 - tanh: t = expm1(2|x|), t/(t+2) below |x| = log(3)/2, 1 - 2/(t+2) above,
-  copysign'd: no cancellation near 0, and t's error shrinks. float32 cuts
-  |x| at 9.1 (tanh is 1 from 9.01), so 2^(n-1) needs no range handling.
-  2 / 2 ulp; float32 checked on every input in [-10, 10].
+  copysign'd: no cancellation near 0, and t's error shrinks. float32 needs
+  no second branch: it divides num = t/2 by den = num + 1 everywhere (2
+  ulp at most either way, on every positive float32 up to 10: 643,964
+  inputs off by 2 ulp with or without the branch, and slightly more exact
+  without), three instructions fewer. float32 cuts |x| at 9.1 (tanh is 1
+  from 9.01), so 2^(n-1) needs no range handling. 2 / 2 ulp; float32
+  checked on every input in [-10, 10].
 - sigmoid: e = exp(-|x|), (x >= 0 ? 1 : e) / (1+e), NumPy's stable form.
   2 / 2 ulp (exp's ulp plus the division's, as NumPy's own formula);
   float32 checked on every input in [-105, 20]. Neither float32 tanh nor
@@ -358,15 +362,14 @@ class _Emitter:
 
     def _tanh_float(self, x):
         """float64's method with t/2 = num = 2^(n-1)*q + (2^(n-1) - 1/2) and
-        den = num + 1, so that tanh|x| = num/den = 1 - 1/den."""
+        den = num + 1, so that tanh|x| = num/den, one correctly rounded
+        division for every |x| (see the module docstring)."""
         a = self.limit(self.mul(self.abs(x), 2.0), hi=2 * _TANHF_CLAMP)  # NaN kept
         shifted, r = self.split_exp_float(a)
         s, q = self.half_pow2(shifted), self.expm1_poly(r)
         num = self.fma(s, q, self.sub(s, 0.5))
         den = self.add(num, 1.0)  # num's rounding error then cancels in part
-        big = self.cmp(">", a, math.log(3))  # where 1/den < 1/2: no cancellation
-        d = self.div(self.sel(big, 1.0, num), den)
-        return self.call("llvm.copysign", self.sel(big, self.sub(1.0, d), d), x)
+        return self.call("llvm.copysign", self.div(num, den), x)
 
     def sigmoid(self, x):
         neg = self.b.fneg(self.abs(x))
