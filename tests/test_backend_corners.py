@@ -211,6 +211,25 @@ def test_special_values_in_a_fused_kernel():
         check(build("specials", [x, y], body), [x, y], fuse=True)
 
 
+@pytest.mark.parametrize("fuse", [False, True], ids=["unfused", "fused"])
+def test_maximum_and_minimum_against_constants(fuse):
+    """maximum/minimum with a constant on either side take one comparison
+    (scalar_ops._extremum): still NumPy's answer bit for bit, NaN winning
+    and ties between -0.0 and 0.0 resolved as `x > y ? x : y`, for constants
+    that are zeros, infinities, ordinary and NaN (the general path)."""
+    for dtype in (np.float32, np.float64):
+        x = np.concatenate([specials(dtype), np.array([0.1, -0.1, 0.5, 2.0], dtype)])
+        constants = [0.0, -0.0, 0.1, -2.0, np.inf, -np.inf, np.nan]
+
+        def body(g, ins, dtype=dtypes.from_numpy(np.dtype(dtype))):
+            out = []
+            for c in constants:
+                k = g.add("full", [], {"value": float(c), "shape": (), "dtype": dtype})
+                out += [g.add(op, pair) for op in ("maximum", "minimum") for pair in ([ins[0], k], [k, ins[0]])]
+            return out
+        check(build("extremum_constants", [x], body, wrap=fuse), [x], fuse=fuse)
+
+
 def _int_edges(dtype):
     info = np.iinfo(dtype)
     return np.array([info.min, info.min + 1, -7, -3, -2, -1, 0, 1, 2, 3, 7, info.max - 1, info.max], dtype)
