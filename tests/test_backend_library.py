@@ -119,3 +119,35 @@ def test_a_child_forked_during_a_build_builds_for_itself(tmp_path):
     run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(ROOT), "JITGRAD_CACHE_DIR": str(tmp_path)})
     assert run.stdout.strip() == "child 0", run.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="threads have their own nice value on Linux")
+def test_a_speculative_build_lowers_only_its_own_threads_priority():
+    seen = {}
+
+    def run():
+        library._yield_cores()
+        seen["build"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert seen["build"] == max(before, library.PREBUILD_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # the caller's is untouched
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="threads have their own nice value on Linux")
+@pytest.mark.parametrize("speculative", [True, False])
+def test_prebuilds_yield_the_cores_and_builds_a_graph_waits_for_do_not(speculative, monkeypatch):
+    priority = {}
+
+    def object_code(name, version, cache):
+        priority[name] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return b"object code"
+    monkeypatch.setattr(library, "_object_code", object_code)
+    monkeypatch.setattr(library, "_LOADED", {})
+    monkeypatch.setattr(library, "_BUILDING", {})
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    library.prefetch(["gemm_blocked_float64"], "test", DiskCache(enabled=False), speculative=speculative)
+    library._BUILDING["gemm_blocked_float64"].result(timeout=60)
+    assert priority["gemm_blocked_float64"] == (max(before, library.PREBUILD_NICE) if speculative else before)
