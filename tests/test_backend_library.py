@@ -94,7 +94,9 @@ def test_an_unknown_library_is_refused_on_the_callers_thread(fresh_libraries):
 
 def test_a_child_forked_during_a_build_builds_for_itself(tmp_path):
     """The building thread does not exist in the child: waiting for its
-    result would hang, so the child forgets the builds under way."""
+    result would hang, so the child forgets the builds under way. (A fork
+    first waits FORK_WAIT_S for them; this build waits on the parent, so
+    the fork goes ahead without it.)"""
     script = textwrap.dedent("""
         import os, threading
         from compiler.backend import library

@@ -290,6 +290,34 @@ def test_import_builds_the_float32_gemm_once_into_the_disk_cache(tmp_path):
     assert off["builds"] == [] and not off.get("llvm_compiles")
 
 
+FORK_SCRIPT = textwrap.dedent("""
+    import os, sys
+    import frontend as torch
+    from compiler.backend import library, native
+    from runtime.cache import default_cache
+    pid = os.fork()  # at once, while the import's prebuild would still be running
+    if pid == 0:
+        key = library._key(native.PREBUILT_LIBRARIES[0], native.BACKEND_VERSION)
+        built = default_cache().path_for(key).exists()
+        f = torch.compile(lambda a, b: (a @ b).sum())
+        ok = f(torch.ones(8, 8), torch.ones(8, 8)).item() == 512.0
+        os._exit(0 if built and ok else 3)
+    _, status = os.waitpid(pid, 0)
+    sys.exit(os.waitstatus_to_exitcode(status))
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_fork_waits_for_the_prebuild_and_the_child_compiles(tmp_path):
+    """A process forked right after import (a worker pool's usual moment)
+    forks only once the GEMM's build is done, so the child holds none of
+    LLVM's locks half-taken and finds the GEMM in the cache."""
+    env = dict(os.environ, JITGRAD_CACHE_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", FORK_SCRIPT], env=env, capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
 def test_cache_key_depends_on_the_ir_not_on_provenance_notes():
     text = """
 graph g(%x: f32[4]) {

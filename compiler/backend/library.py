@@ -29,6 +29,7 @@ import json
 import os
 import sys
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Callable
@@ -55,6 +56,7 @@ GEMM_TYPE = ir.FunctionType(ir.VoidType(), [_I64] * 3 + [_PTR, _I64, _I64] * 2 +
 LEVEL = 2
 PARALLEL_FOR = "parallel_for"  # the pool's entry, as manifests' `imports` name it
 PREBUILD_NICE = 10  # a prebuild's thread priority (nice): CFS gives it ~1/10 of a core others want
+FORK_WAIT_S = 2.0  # how long a fork waits for builds under way (_finish_builds_before_fork)
 
 
 def gemm_import(dtype_name: str, gemm_form: str) -> str:
@@ -191,5 +193,20 @@ def _forget_builds_after_fork():
     _BUILDING.clear()
 
 
+def _finish_builds_before_fork():
+    """Wait for the builds under way (the import's prebuild, a graph's
+    prefetch): forked in the middle of one, a child would inherit LLVM's
+    and llvmlite's locks held by a thread it does not have, and hang at its
+    first compile. A build takes ~0.3 s; one still running after
+    FORK_WAIT_S is waiting on something else, and the fork goes ahead (the
+    child then builds for itself, see _forget_builds_after_fork)."""
+    deadline = time.monotonic() + FORK_WAIT_S
+    for building in list(_BUILDING.values()):
+        try:
+            building.result(timeout=max(0.0, deadline - time.monotonic()))
+        except BaseException:  # noqa: BLE001 -- a timeout, or a failure resolve raises where it is needed
+            pass
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_builds_after_fork)
+    os.register_at_fork(before=_finish_builds_before_fork, after_in_child=_forget_builds_after_fork)
