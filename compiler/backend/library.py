@@ -156,8 +156,12 @@ def prebuild(names, backend_version: str, cache: DiskCache) -> None:
     """Start building those of `names` the disk cache lacks (see prefetch),
     into it: once per machine and backend version, ahead of any graph."""
     if cache.enabled:
-        prefetch([name for name in names if not cache.path_for(_key(name, backend_version)).exists()],
+        prefetch([name for name in names if not _on_disk(name, backend_version, cache)],
                  backend_version, cache, speculative=True)
+
+
+def _on_disk(name: str, backend_version: str, cache: DiskCache) -> bool:
+    return cache.enabled and cache.path_for(_key(name, backend_version)).exists()
 
 
 def unstarted(name: str, backend_version: str, cache: DiskCache) -> bool:
@@ -166,7 +170,7 @@ def unstarted(name: str, backend_version: str, cache: DiskCache) -> bool:
     with _LOCK:
         if name in _LOADED or name in _BUILDING:
             return False
-    return not (cache.enabled and cache.path_for(_key(name, backend_version)).exists())
+    return not _on_disk(name, backend_version, cache)
 
 
 def resolve(names, backend_version: str, cache: DiskCache) -> list[tuple[int, LoadedCode]]:

@@ -130,7 +130,7 @@ def _free_cores(graph: Graph, cache: DiskCache) -> int:
     (mlp_step_small: 1 part 288-323 ms, 2 parts 200-246)."""
     gemms = {program.gemm_import_of(node) for node in graph.nodes if node.op == "matmul"}
     starting = sum(library.unstarted(name, BACKEND_VERSION, cache) for name in gemms)
-    return max(1, min(program.MAX_PARTS, program.CORES) - starting)
+    return max(1, program.most_parts() - starting)
 
 
 def _imports(manifest: dict, cache: DiskCache):

@@ -127,10 +127,13 @@ class Lowered:
 def lower(graph: Graph, donated: dict[int, int] | None = None, max_parts: int | None = None) -> Lowered:
     """`donated`: graph output position -> graph input position, for outputs
     the caller stores into that input's memory (see the module docstring).
-    `max_parts`: modules at most (default: this machine's cores, up to MAX_PARTS)."""
-    if max_parts is None:
-        max_parts = min(MAX_PARTS, CORES)
-    return _ProgramBuilder(graph, donated or {}, max_parts).build()
+    `max_parts`: modules at most (default: most_parts())."""
+    return _ProgramBuilder(graph, donated or {}, most_parts() if max_parts is None else max_parts).build()
+
+
+def most_parts() -> int:
+    """Modules a graph may be lowered into: this machine's cores, up to MAX_PARTS."""
+    return min(MAX_PARTS, CORES)
 
 
 def gemm_import_of(matmul) -> str:
@@ -347,13 +350,12 @@ class _ProgramBuilder:
                 return error
             if item[0] == "import":
                 return arg(n_inputs + n_buffers + 2 + item[1])
-            if item[0] == "link":  # a function of another part
+            if item[0] == "link":  # a function of this part, or its address from the argument array
                 fn = item[1]
                 if fn.module is self.module:
                     return fn
                 self.links.append(fn.name)
-                return types.FunctionPointer(arg(n_inputs + n_buffers + 2 + len(self.imports) + len(self.links) - 1),
-                                             fn.function_type)
+                return arg(n_inputs + n_buffers + 2 + len(self.imports) + len(self.links) - 1)
             layout, dtype = item
             kind, key = layout.buffer
             if kind == "value" and key in self.output_buffer:
@@ -379,7 +381,8 @@ class _ProgramBuilder:
             if step.fn.module is self.module:
                 result = b.call(step.fn, pointers + ranged)
             else:
-                result = b.call(pointer(("link", self._run_wrapper(step, ranged))), pointers)
+                run = self._run_wrapper(step, ranged)
+                result = b.call(types.FunctionPointer(pointer(("link", run)), run.function_type), pointers)
             if step.fn.function_type.return_type == I32:
                 failed = b.icmp_signed("!=", result, ir.Constant(I32, 0))
                 with b.if_then(failed, likely=False):
@@ -410,7 +413,6 @@ class _ProgramBuilder:
             ctx = b.alloca(types.PTR, len(pointers), name=f"{step.fn.name}_ctx")
         for k, p in enumerate(pointers):
             b.store(p, b.gep(ctx, [const(k)], inbounds=True, source_etype=types.PTR))
-        task = task.pointer if isinstance(task, types.FunctionPointer) else task
         b.call(types.FunctionPointer(parallel_for, parallel.PARALLEL_FOR_TYPE), [task, ctx, const(step.tasks)])
 
     def _run_wrapper(self, step: _Step, ranged) -> ir.Function:
