@@ -12,15 +12,15 @@ class _GradState(threading.local):
     enabled = True
 
 
-_state = _GradState()
+grad_state = _GradState()  # generated guards read its `enabled` inline
 
 
 def is_grad_enabled() -> bool:
-    return _state.enabled
+    return grad_state.enabled
 
 
 def _set(enabled: bool) -> None:
-    _state.enabled = bool(enabled)
+    grad_state.enabled = bool(enabled)
 
 
 class _GradModeContext:

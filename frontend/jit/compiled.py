@@ -174,7 +174,6 @@ class CompiledFunction:
         self._stale = None  # why a cached variant was just dropped
         self._last_hit = None  # the variant the last call ran: its guard check is tried first
         self._fast = None  # its fast path (fast_path.py) when it has one and check mode is done with it
-        self._root_getters = None
         self._warned = set()
         functools.update_wrapper(self, fn)
         try:
@@ -186,7 +185,7 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         fast = self._fast
         if fast is not None and ACTIVE.trace is None:
-            result = fast(args, kwargs, self._root_getters)
+            result = fast(args, kwargs)
             if result is not MISS:
                 return result
         return self._call(args, kwargs)
@@ -226,7 +225,7 @@ class CompiledFunction:
         last = self._last_hit
         if last is None:
             return None, None
-        tensors = last.guard(args, kwargs, self._root_getters)
+        tensors = last.guard(args, kwargs)
         if tensors is None or isinstance(last, Variant) and last.stale_reason(tensors) is not None:
             return None, None
         return last, tensors
@@ -261,7 +260,6 @@ class CompiledFunction:
     def _read(self, args, kwargs):
         if self._roots is None:
             self._roots = discover_roots(self.fn)
-            self._root_getters = [root.get for root in self._roots]
         return read_call(self._arg_names, self._roots, args, kwargs)
 
     def _call_roots(self, call):

@@ -10,13 +10,13 @@ microseconds less per call than the general path's loops and layers.
 
 For `compile(lambda x: x * 2 + 1)` called on an f32[10]:
 
-    def call(args, kwargs, roots):
+    def call(args, kwargs):
         try:
             if len(args) != 1 or kwargs: return MISS
             v0 = args[0]
             if not isinstance(v0, Tensor) or v0._data.shape != c5 or ...: return MISS
-            if is_grad_enabled() is not True: return MISS
-        except (KeyError, IndexError, AttributeError, TypeError):
+            if grad_state.enabled is not True: return MISS
+        except (KeyError, IndexError, AttributeError, TypeError, ValueError):
             return MISS
         a0 = v0._data
         if type(a0) is ndarray and a0.strides == c9:  # native code's common case, inlined
@@ -43,7 +43,7 @@ MISS = object()  # what a call returns when the guards fail (None is a result a 
 
 
 def fast_path(reading, variant):
-    """`call(args, kwargs, roots)` for a plain `variant` compiled from `reading`:
+    """`call(args, kwargs)` for a plain `variant` compiled from `reading`:
     what `fn` returns, or MISS."""
     emit = Emitter(miss="MISS")
     emit.consts.update(MISS=MISS, lock=TRACING_LOCK, run_graph=variant.run_graph,
@@ -77,7 +77,7 @@ def fast_path(reading, variant):
         checks = "    with lock:\n" + guarded(emit.lines, emit.miss, indent="        ")
     else:
         checks = guarded(emit.lines, emit.miss)
-    source = "def call(args, kwargs, roots):\n" + checks + "".join(f"    {line}\n" for line in body)
+    source = "def call(args, kwargs):\n" + checks + "".join(f"    {line}\n" for line in body)
     return emit.define("call", source, f"<fast path of {variant.graph.name}>")
 
 

@@ -3,7 +3,7 @@
 Reading a call's guard key (guards.py) walks every object the function can
 reach, building paths and entries: about a microsecond per entry, and a
 training step with a model and an optimizer has ~80. A variant that was
-compiled from a reading instead gets `check(args, kwargs, roots)`: straight
+compiled from a reading instead gets `check(args, kwargs)`: straight
 line code, generated from that reading's entries, that goes down the same
 paths with attribute and item loads and compares each leaf with the
 recorded value. It returns the call's tensors (in `reading.tensors` order)
@@ -20,7 +20,7 @@ import numpy as np
 
 from runtime import generated
 
-from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.grad_mode import grad_state
 from ..tensor import Tensor
 from .guards import TensorKey
 
@@ -31,7 +31,7 @@ class Emitter:
 
     def __init__(self, miss: str = "None"):
         self.lines: list[str] = []
-        self.consts: dict[str, object] = {"Tensor": Tensor, "np": np, "is_grad_enabled": is_grad_enabled}
+        self.consts: dict[str, object] = {"Tensor": Tensor, "np": np, "grad_state": grad_state}
         self.miss = miss
 
     def const(self, value) -> str:
@@ -64,29 +64,41 @@ def _access(parent: str, step, emit: Emitter) -> str:
     return f"{parent}[{emit.const(key)}]"
 
 
-def _source(top, emit: Emitter) -> str:
+def _source(top, roots, emit: Emitter) -> str:
+    """The expression for a top-level walk: an argument, or a root read
+    inline (guards.Root.get, without its call: a fifth of a tiny call went
+    to three of them). Where `get` would give None for a global or an
+    attribute gone missing, this raises, and the call takes the full reading."""
     kind, ref = top
     if kind == "arg":
         return f"args[{ref}]"
     if kind == "kwarg":
         return f"kwargs[{emit.const(ref)}]"
-    return f"roots[{ref}]()"
+    root = roots[ref]
+    owner = emit.named(root.owner)
+    if root.kind == "object":
+        return owner
+    if root.kind == "cell":
+        return f"{owner}.cell_contents"
+    if root.kind == "attr":  # a module attribute the code names: an identifier
+        return f"{owner}.{root.key}"
+    return f"{owner}[{emit.const(root.key)}]"
 
 
 def guard_function(reading):
-    """`check(args, kwargs, roots)` for this reading; `roots` are the root
-    getters in the order the reading walked them."""
+    """`check(args, kwargs)` for this reading."""
     emit = Emitter()
     tensors = emit_guards(reading, emit)
     emit.lines.append(f"    return [{', '.join(tensors)}]")
-    return emit.define("check", "def check(args, kwargs, roots):\n" + guarded(emit.lines, emit.miss),
+    return emit.define("check", "def check(args, kwargs):\n" + guarded(emit.lines, emit.miss),
                        f"<guards of {len(reading.entries)} entries>")
 
 
 def guarded(lines: list[str], miss: str, indent: str = "    ") -> str:
-    """`lines` (guard checks) in a try that counts a failed lookup as a miss."""
+    """`lines` (guard checks) in a try that counts a failed lookup (an
+    unassigned closure cell's ValueError among them) as a miss."""
     return (f"{indent}try:\n" + "\n".join(indent + line for line in lines) +
-            f"\n{indent}except (KeyError, IndexError, AttributeError, TypeError):\n{indent}    return {miss}\n")
+            f"\n{indent}except (KeyError, IndexError, AttributeError, TypeError, ValueError):\n{indent}    return {miss}\n")
 
 
 def emit_guards(reading, emit: Emitter) -> list[str]:
@@ -102,11 +114,11 @@ def emit_guards(reading, emit: Emitter) -> list[str]:
     tensors = []
     for i, ((path, value), (top, kind, info)) in enumerate(zip(reading.entries, reading.kinds)):
         if kind == "grad mode":
-            emit.fail_if(f"is_grad_enabled() is not {value!r}")
+            emit.fail_if(f"grad_state.enabled is not {value!r}")  # is_grad_enabled(), inline
             continue
         v = f"v{i}"
         parent = names.get((top, path[:-1])) if len(path) > 1 else None
-        emit.lines.append(f"    {v} = {_access(parent, path[-1], emit) if parent else _source(top, emit)}")
+        emit.lines.append(f"    {v} = {_access(parent, path[-1], emit) if parent else _source(top, reading.roots, emit)}")
         names[(top, path)] = v
         _check(emit, v, kind, value, info, tensors, shared)
         if kind == "tensor":

@@ -19,7 +19,7 @@ import inspect
 import sys
 import types
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -39,13 +39,42 @@ _OPAQUE_MODULES = frozenset(sys.stdlib_module_names) | {"builtins", "numpy", "ne
 _SCALARS = (bool, int, float, complex, str, bytes, type(None), DType)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Root:
-    """Where a walk starts: an argument, a closure cell, a global, a module attribute."""
+    """Where a walk starts: the called object itself, a closure cell, a
+    global, a module attribute, an argument. `kind` says how it is read, so
+    that generated guards (guard_code.py) read it inline, without a call:
+    "object" is `owner` itself, "cell" the cell's contents, "global"
+    `owner.get(key)` (a function's globals), "attr" `getattr(owner, key,
+    None)`, "item" `owner[key]` (the call's own argument list or dict)."""
 
     label: str
-    get: Callable[[], Any]
-    set: Callable[[Any], None]
+    kind: str
+    owner: Any
+    key: Any = None
+
+    def get(self):
+        kind, owner = self.kind, self.owner
+        if kind == "object":
+            return owner
+        if kind == "cell":
+            try:
+                return owner.cell_contents
+            except ValueError:  # not yet assigned
+                return None
+        if kind == "global":
+            return owner.get(self.key)
+        if kind == "attr":
+            return getattr(owner, self.key, None)
+        return owner[self.key]
+
+    def set(self, value) -> None:
+        if self.kind == "cell":
+            self.owner.cell_contents = value
+        elif self.kind == "attr":
+            setattr(self.owner, self.key, value)
+        elif self.kind != "object":  # the called object itself is never replaced
+            self.owner[self.key] = value
 
 
 # A path is the root's label followed by steps: ("attr", name) or ("item", key).
@@ -114,6 +143,7 @@ class Reading:
         self.arg_labels: set[str] = set()  # roots that are the call's own arguments
         self.kinds: list[tuple] = []  # per entry: (top-level walk, kind, detail), see _add
         self._top = None  # the top-level walk in progress: ("arg", i), ("kwarg", name), ("root", j)
+        self.roots: list[Root] = []  # root j of ("root", j)
 
     @property
     def key(self):
@@ -244,10 +274,10 @@ def discover_roots(fn, depth=0, seen=None) -> list[Root]:
     roots = []
     if inspect.ismethod(fn):
         owner = fn.__self__
-        roots.append(Root("self", lambda: owner, lambda v: None))
+        roots.append(Root("self", "object", owner))
     if not isinstance(func, types.FunctionType):
         if depth == 0 and hasattr(fn, "__dict__"):  # a callable object (an nn.Module): its attributes
-            roots.append(Root("self", lambda: fn, lambda v: None))
+            roots.append(Root("self", "object", fn))
             forward = getattr(fn, "forward", None)
             if inspect.ismethod(forward):
                 roots += [r for r in discover_roots(forward, depth + 1, seen) if r.label != "self"]
@@ -256,7 +286,7 @@ def discover_roots(fn, depth=0, seen=None) -> list[Root]:
     for name, cell in zip(code.co_freevars, func.__closure__ or ()):
         if id(cell) not in seen:
             seen.add(id(cell))
-            roots.append(_cell_root(name, cell))
+            roots.append(Root(name, "cell", cell))
             value = roots[-1].get()
             if _is_user_function(value) and depth < 3:
                 roots += discover_roots(value, depth + 1, seen)
@@ -268,32 +298,12 @@ def discover_roots(fn, depth=0, seen=None) -> list[Root]:
         value = scope[name]
         if isinstance(value, types.ModuleType):
             if value.__name__.split(".")[0] not in _OPAQUE_MODULES | {"frontend"}:
-                roots += [_attr_root(f"{name}.{attr}", value, attr) for attr in sorted(names) if hasattr(value, attr)]
+                roots += [Root(f"{name}.{attr}", "attr", value, attr) for attr in sorted(names) if hasattr(value, attr)]
             continue
-        roots.append(_global_root(name, scope))
+        roots.append(Root(name, "global", scope, name))
         if _is_user_function(value) and depth < 3:
             roots += discover_roots(value, depth + 1, seen)
     return roots
-
-
-def _cell_root(name, cell):
-    def get():
-        try:
-            return cell.cell_contents
-        except ValueError:  # not yet assigned
-            return None
-
-    def put(value):
-        cell.cell_contents = value
-    return Root(name, get, put)
-
-
-def _global_root(name, scope):
-    return Root(name, lambda: scope.get(name), lambda value: scope.__setitem__(name, value))
-
-
-def _attr_root(label, owner, attr):
-    return Root(label, lambda: getattr(owner, attr, None), lambda value: setattr(owner, attr, value))
 
 
 def read_call(arg_names, roots, args, kwargs, originals=None) -> tuple[Reading, list]:
@@ -302,6 +312,7 @@ def read_call(arg_names, roots, args, kwargs, originals=None) -> tuple[Reading, 
     tracers into."""
     call = [list(args), dict(kwargs)]
     reading = Reading(originals)
+    reading.roots = list(roots)
     for i, value in enumerate(call[0]):
         if isinstance(value, np.ndarray):
             raise TypeError(f"compiled functions take tensors, not NumPy arrays (argument "
@@ -330,10 +341,9 @@ def arg_roots(arg_names, call) -> dict[str, Root]:
     """Roots that read and write the call's arguments in place."""
     roots = {}
     for i in range(len(call[0])):
-        roots[_arg_name(arg_names, i)] = Root(_arg_name(arg_names, i), lambda i=i: call[0][i],
-                                              lambda v, i=i: call[0].__setitem__(i, v))
+        roots[_arg_name(arg_names, i)] = Root(_arg_name(arg_names, i), "item", call[0], i)
     for name in call[1]:
-        roots[name] = Root(name, lambda n=name: call[1][n], lambda v, n=name: call[1].__setitem__(n, v))
+        roots[name] = Root(name, "item", call[1], name)
     return roots
 
 
