@@ -37,9 +37,7 @@ class Tracer(Tensor):
         self._trace, self._sym = trace, value
         self._dtype = value.dtype
         self._version_counter = _Version()
-        self._base = self._view_fn = self._grad_fn = self._grad = self._accumulator = None
-        self._requires_grad = self._retains_grad = False
-        self._output_nr = self._view_version = self._sym_version = 0
+        self._sym_version = 0  # the rest of a new tensor's fields are Tensor's class defaults
         self._leaf_hooks = {}
         self._outside = None  # for an input that requires grad through history outside the trace: its name
         self._is_input = False
