@@ -41,6 +41,10 @@ For a graph `f32[10] -> f32[10]` the function reads:
 An output buffer the manifest donates to input i (an in-place update) is
 `a_i` itself when that array is writable: `b_k = a_i` and its address goes
 into the buffer's slot.
+
+A brief graph's executable has a Python entry (python_entry.py), a builtin
+that reads the arrays' addresses itself: the `args[...] = ...` lines go,
+and the call is `status = entry_py(state.args_array, a0, b0, b1)`.
 """
 from __future__ import annotations
 
@@ -95,7 +99,8 @@ def call_lines(exe, address, alignment: int, idle_block: int, namespace: dict, c
     compared with the manifest's, which leaves their type and strides."""
     own = {"ndarray": np.ndarray, "local": exe._local, "new_state": exe._state, "address": address,
            "new_block": exe._new_block, "block_address": exe._block_address, "entry": exe._entry,
-           "error": exe._error, "getrefcount": sys.getrefcount, "idle": idle_block}
+           "entry_py": exe._python_entry, "error": exe._error, "getrefcount": sys.getrefcount,
+           "idle": idle_block}
     clash = [name for name in own if namespace.get(name, own[name]) is not own[name]]
     if clash:
         raise ValueError(f"call_lines: {clash} already name other values")
@@ -105,16 +110,34 @@ def call_lines(exe, address, alignment: int, idle_block: int, namespace: dict, c
                   f"type({a}) is ndarray and {a}.shape == {const(shape)} and {a}.dtype is {const(dtype)} "
                   f"and {a}.strides == {const(strides)}"
                   for i, (a, (shape, dtype, strides)) in enumerate(zip(names, exe._inputs))]
-    body = ["try:", "    state = local.state", "except AttributeError:", "    state = new_state()",
-            "args = state.args"]
+    body = ["try:", "    state = local.state", "except AttributeError:", "    state = new_state()"]
+    if exe._python_entry is None:
+        body += _ctypes_call(exe, names, const, alignment)
+    else:
+        body += _python_entry_call(exe, names, const, alignment)
+    body += ["if status:", "    raise error(status, state.error)"]
+    results = [f"b{k}" if kind == "buffer" else names[k] for kind, k in exe._outputs]
+    return conditions, body, results
+
+
+def _block_lines(exe, alignment: int, start: bool) -> list[str]:
+    """Take the thread's output block (a new one while a result holds it);
+    `start`: the code needs its aligned address, not only the padding."""
+    if not exe._buffers:
+        return []
+    return ["block = state.block", "if getrefcount(block) != idle:",
+            "    block = state.block = new_block()", "    start = block_address(block)",
+            f"    state.pad = -start % {alignment}", "    state.start = start + state.pad",
+            "pad, start = state.pad, state.start" if start else "pad = state.pad"]
+
+
+def _ctypes_call(exe, names, const, alignment: int) -> list[str]:
+    """Addresses into the argument array, then the entry through ctypes."""
+    body = ["args = state.args"]
     donated = dict(exe._donated)  # buffer k -> input i
     body += [f"args[{i}] = d{i} = address({a})" if i in donated.values() else f"args[{i}] = address({a})"
              for i, a in enumerate(names)]
-    if exe._buffers:
-        body += ["block = state.block", "if getrefcount(block) != idle:",
-                 "    block = state.block = new_block()", "    start = block_address(block)",
-                 f"    state.pad = -start % {alignment}", "    state.start = start + state.pad",
-                 "pad, start = state.pad, state.start"]
+    body += _block_lines(exe, alignment, start=True)
     for k, (slot, shape, dtype, offset) in enumerate(exe._buffers):
         fresh = [f"b{k} = ndarray({const(shape)}, {const(dtype)}, block, pad + {offset})",
                  f"args[{slot}] = start + {offset}"]
@@ -123,6 +146,17 @@ def call_lines(exe, address, alignment: int, idle_block: int, namespace: dict, c
             fresh = [f"if a{i}.flags.writeable:", f"    b{k} = a{i}", f"    args[{slot}] = d{i}", "else:"] + [
                 "    " + line for line in fresh]
         body += fresh
-    body += ["status = entry(state.args_address)", "if status:", "    raise error(status, state.error)"]
-    results = [f"b{k}" if kind == "buffer" else names[k] for kind, k in exe._outputs]
-    return conditions, body, results
+    return body + ["status = entry(state.args_address)"]
+
+
+def _python_entry_call(exe, names, const, alignment: int) -> list[str]:
+    """The arrays themselves to the Python entry, which reads their addresses
+    (compiler/backend/python_entry.py)."""
+    body = _block_lines(exe, alignment, start=False)
+    donated = dict(exe._donated)
+    for k, (_, shape, dtype, offset) in enumerate(exe._buffers):
+        fresh = f"ndarray({const(shape)}, {const(dtype)}, block, pad + {offset})"
+        body.append(f"b{k} = a{donated[k]} if a{donated[k]}.flags.writeable else {fresh}" if k in donated
+                    else f"b{k} = {fresh}")
+    arrays = names + [f"b{k}" for k in range(len(exe._buffers))]
+    return body + [f"status = entry_py(state.args_array, {', '.join(arrays)})"]

@@ -7,7 +7,8 @@ mismatch is a ValueError, a non-array a TypeError, never an out-of-bounds
 read), copies non-contiguous inputs (negative strides included) to
 contiguous ones, hands out output buffers (64-byte aligned, as the arena)
 from a block no earlier result still holds, and calls the entry once
-through a prebuilt ctypes argument array. The arena and the argument array
+through a prebuilt ctypes argument array (a brief graph's through its
+Python entry, python_entry.py). The arena and the argument array
 are per thread, so concurrent calls from several threads never share
 scratch memory.
 
@@ -29,6 +30,7 @@ import threading
 import numpy as np
 
 from .call_code import call_lines, fast_call
+from .python_entry import python_entry
 from .loader import LoadedCode
 
 ALIGNMENT = 64
@@ -58,6 +60,7 @@ class _ThreadState:
     def __init__(self, n_slots: int, imports: list[int], arena_bytes: int):
         self.args = (ctypes.c_void_p * (n_slots + len(imports)))()
         self.args_address = ctypes.addressof(self.args)  # cheaper to pass than the array
+        self.args_array = np.frombuffer(self.args, np.uint64)  # what a Python entry is passed (python_entry.py)
         self.arena = aligned_empty(arena_bytes)
         self.error = np.zeros(2, np.int64)
         self.block = None  # the last call's output block, reused by the next call once nothing holds it
@@ -113,6 +116,8 @@ def _struct_layout_holds() -> bool:
 
 
 address = _struct_address if _struct_layout_holds() else _export_address  # the address of an array's data
+# A Python entry reads array addresses as _struct_address does, at the compiler's offset (ARRAY_DATA).
+PYTHON_ENTRIES = address is _struct_address and _DATA_FIELD == 16
 
 
 def aligned_empty(nbytes: int, alignment: int = ALIGNMENT) -> np.ndarray:
@@ -158,6 +163,8 @@ class Executable:
         self._imports = list(imports) + [(_address_in(self._parts[1:], name), None)
                                          for name in manifest.get("links", ())]
         self._entry = (_BRIEF_ENTRY if manifest.get("brief") else _ENTRY)(self._code.address(manifest["entry"]))
+        name = manifest.get("python_entry")
+        self._python_entry = python_entry(self._code.address(name), name) if name and PYTHON_ENTRIES else None
         # Per input: (shape, dtype, C-contiguous strides); strides that differ are checked with flags.
         self._inputs = [(tuple(shape), np.dtype(dtype), _c_strides(shape, np.dtype(dtype).itemsize))
                         for shape, dtype in manifest["inputs"]]

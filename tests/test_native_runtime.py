@@ -24,6 +24,8 @@ import pytest
 import frontend as torch
 from compiler.backend import native
 from compiler.ir import parse
+from compiler.backend.python_entry import WRONG_ARGUMENTS
+from runtime import executable
 from runtime.cache import DiskCache
 from runtime.executable import SMALL_OUTPUTS, Executable, address
 from tests.test_compile_autograd import assert_close, load_example
@@ -149,6 +151,40 @@ def test_only_brief_graphs_are_called_holding_the_gil():
     assert not long._entry._flags_ & ctypes._FUNCFLAG_PYTHONAPI
     x = np.arange(10, dtype=np.float32)
     np.testing.assert_array_equal(brief([x, x])[0], 2 * x)
+
+
+def test_a_brief_graph_is_called_through_its_python_entry():
+    """A builtin function around the code: no ctypes conversion, the arrays
+    passed as they are (compiler/backend/python_entry.py)."""
+    brief = native.compile_graph(add_graph(10), DiskCache(enabled=False))
+    long = native.compile_graph(add_graph(1 << 16), DiskCache(enabled=False))
+    assert type(brief._python_entry) is type(len) and long._python_entry is None
+    assert "entry_py(state.args_array, a0, a1, b0, b1)" in brief.fast_call.source
+    assert "entry(state.args_address)" in long.fast_call.source
+    x, y = np.arange(10, dtype=np.float32), np.full(10, 3, np.float32)
+    for _ in range(3):  # a new block, then the same one reused
+        added, multiplied = brief.fast_call([x, y])
+        np.testing.assert_array_equal(added, x + y)
+        np.testing.assert_array_equal(multiplied, x * y)
+
+
+def test_the_python_entry_refuses_another_number_of_arguments():
+    exe = native.compile_graph(add_graph(10), DiskCache(enabled=False))
+    x = np.ones(10, np.float32)
+    exe([x, x])
+    state = exe._local.state
+    for arrays in ([], [x], [x, x, x], [x, x, x, x, x]):
+        assert exe._python_entry(state.args_array, *arrays) == WRONG_ARGUMENTS
+    assert exe._python_entry(state.args_array, x, x, *exe([x, x])) == 0
+
+
+def test_without_python_entries_the_generated_call_uses_ctypes(monkeypatch):
+    """Where NumPy's array struct is not as the Python entry reads it."""
+    monkeypatch.setattr(executable, "PYTHON_ENTRIES", False)
+    exe = native.compile_graph(add_graph(10), DiskCache(enabled=False))
+    assert exe._python_entry is None and "entry(state.args_address)" in exe.fast_call.source
+    x = np.arange(10, dtype=np.float32)
+    np.testing.assert_array_equal(exe.fast_call([x, x])[0], 2 * x)
 
 
 def test_the_generated_call_takes_the_common_case_and_declines_the_rest():

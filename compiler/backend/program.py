@@ -32,6 +32,9 @@ GOT relocations of calls between objects, so the entry calls the wrappers
 through pointers the runtime puts in its argument array after the imports
 (the manifest's `links`). native.py compiles the parts at once.
 
+A brief graph, whose entry is called holding the GIL, also gets that entry
+as a C function Python calls directly (python_entry.py).
+
 The `Manifest` says the same in plain data for the runtime, which loads
 the object code without knowing anything about the compiler.
 """
@@ -50,6 +53,7 @@ from ..ops.movement import padded_region
 from ..ops.registry import ELEMENTWISE, Aval, Group
 from ..passes.memory import align_up, plan_memory, value_bytes
 from . import gemm, indexing, library, parallel, scalar_ops, types
+from .python_entry import emit_python_entry
 from .kernels import body_cost, emit_kernel
 from .layout import Layout, view_of
 from .loops import const
@@ -102,6 +106,7 @@ class Manifest:
     donated: list = field(default_factory=list)  # [buffer k, input i]: k may be passed as i's memory
     inputs_overlap: int = INPUTS_OVERLAP  # status - i: input i, written, overlaps another (runtime raises)
     brief: bool = False  # little work and no threads: call the entry holding the GIL (BRIEF_WORK)
+    python_entry: str | None = None  # for a brief graph: the entry as a C function of Python's (python_entry.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -183,7 +188,8 @@ class _ProgramBuilder:
                 code[k] = _instructions(self.module)
         self.module = self.parts[0]
         scratch_bytes = max((s.tasks * s.scratch_per_task for s in self.steps), default=0)
-        self._emit_entry(len(graph.inputs), len(outputs), in_place)
+        entry = self._emit_entry(len(graph.inputs), len(outputs), in_place)
+        brief = all(step.tasks == 1 for step in self.steps) and sum(map(_work, graph.nodes)) <= BRIEF_WORK
         manifest = Manifest(
             ENTRY,
             [[list(v.shape), v.dtype.name] for v in graph.inputs],
@@ -195,7 +201,8 @@ class _ProgramBuilder:
             self.imports,
             self.links,
             [[self.output_buffer[v], i] for v, i in in_place.items()],
-            brief=all(step.tasks == 1 for step in self.steps) and sum(map(_work, graph.nodes)) <= BRIEF_WORK,
+            brief=brief,
+            python_entry=emit_python_entry(entry, len(graph.inputs) + len(outputs)).name if brief else None,
         )
         return Lowered(self.parts, manifest)
 
@@ -327,7 +334,7 @@ class _ProgramBuilder:
         return len(self.errors)
 
     # ---- the entry -------------------------------------------------------------
-    def _emit_entry(self, n_inputs: int, n_buffers: int, in_place: dict):
+    def _emit_entry(self, n_inputs: int, n_buffers: int, in_place: dict) -> ir.Function:
         fn = ir.Function(self.module, ir.FunctionType(I32, [types.PTR]), ENTRY)
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         (args,) = fn.args
@@ -388,6 +395,7 @@ class _ProgramBuilder:
                 with b.if_then(failed, likely=False):
                     b.ret(result)
         b.ret(ir.Constant(I32, 0))
+        return fn
 
     def _refuse_overlapping_inputs(self, b: ir.IRBuilder, arg, i: int):
         """Return INPUTS_OVERLAP - i when input i, which the caller writes,
