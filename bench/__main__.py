@@ -19,7 +19,7 @@ from .table import LEGEND, format_table
 from .workloads import WORKLOADS
 
 QUICK = Settings(repeat=5, min_seconds=0.2, min_sample_seconds=1e-3)
-FULL = Settings(repeat=10, min_seconds=1.0, min_sample_seconds=2e-3)
+FULL = Settings(repeat=10, min_seconds=1.0, min_sample_seconds=2e-3, compile_samples=3)
 QUICK_COMPILE_PROBES = {"mlp_step_small"}  # keeps --quick short; a full run probes every workload
 
 
@@ -59,7 +59,7 @@ def json_safe(value):
 def main(argv=None) -> int:
     args = parse_args(argv)
     base = QUICK if args.quick else FULL
-    settings = Settings(args.repeat or base.repeat, base.min_seconds, base.min_sample_seconds)
+    settings = Settings(args.repeat or base.repeat, base.min_seconds, base.min_sample_seconds, base.compile_samples)
     workloads = [w for w in WORKLOADS if (w.name in args.workload if args.workload else w.quick or not args.quick)]
     modes, notes = available_modes(args.mode)
     for note in notes:

@@ -6,7 +6,8 @@ LEGEND = (
     "median: per-call seconds; spread: interquartile range of the timed samples",
     "vs eager: ours-eager median / this median; vs best: the fastest agreeing of numpy, torch-eager, "
     "torch-compile and jax-jit / this median",
-    "compile: ours-compiled's first call in a fresh process with an empty cache dir / with that cache warm; "
+    "compile: ours-compiled's first call in a fresh process with an empty cache dir / with that cache warm "
+    "(medians of 3 such pairs in a full run, 1 in --quick); "
     "* torch.compile and jax.jit: first call minus a steady call, in this process",
     "peak: tracemalloc peak over one call (Python and NumPy allocations); n/a where the system allocates "
     "outside them (torch, jax)",

@@ -163,3 +163,15 @@ def test_a_result_of_the_wrong_shape_disagrees_and_the_json_stays_strict(tmp_pat
     row = report["results"][1]
     assert code != 0 and row["status"] == "disagrees" and row["max_abs_error"] == "inf"
     assert "shape (3,)" in row["reason"]
+
+
+def test_compile_times_are_medians_of_fresh_cache_directories(monkeypatch):
+    """Each cold probe gets an empty directory of its own; each warm probe
+    follows in the directory its cold probe filled."""
+    from bench import compile_time
+    seen, times = [], iter([0.5, 0.01, 0.2, 0.03, 0.3, 0.02])
+    monkeypatch.setattr(compile_time, "_probe", lambda name, cache_dir: seen.append(cache_dir) or next(times))
+    result = compile_time.ours_cold_and_warm("tiny_call", samples=3)
+    assert result["cold_s"] == 0.3 and result["warm_s"] == 0.02
+    assert result["cold_samples_s"] == [0.5, 0.2, 0.3] and result["warm_samples_s"] == [0.01, 0.03, 0.02]
+    assert seen[0] == seen[1] and seen[2] == seen[3] and len({seen[0], seen[2], seen[4]}) == 3
