@@ -30,8 +30,8 @@ import threading
 import numpy as np
 
 from .call_code import call_lines, fast_call
-from .python_entry import python_entry
 from .loader import LoadedCode
+from .python_entry import python_entry
 
 ALIGNMENT = 64
 SMALL_OUTPUTS = 1 << 15  # bytes: up to this, a call's output block is a ctypes array (see _output_buffers)

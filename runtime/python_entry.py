@@ -22,9 +22,9 @@ _METH_FASTCALL = 0x0080
 _FROM_LONG_SLOT = 4  # compiler/backend/python_entry.py reads it there
 _NAME_SLOT = 5
 _FROM_LONG = ctypes.cast(ctypes.pythonapi.PyLong_FromLong, ctypes.c_void_p).value
-_NEW_FUNCTION = ctypes.pythonapi.PyCFunction_NewEx
-_NEW_FUNCTION.argtypes = [ctypes.c_void_p, ctypes.py_object, ctypes.c_void_p]
-_NEW_FUNCTION.restype = ctypes.py_object
+# A prototype of our own: setting argtypes on ctypes.pythonapi's would change it for everyone.
+_NEW_FUNCTION = ctypes.PYFUNCTYPE(ctypes.py_object, ctypes.c_void_p, ctypes.py_object, ctypes.c_void_p)(
+    ("PyCFunction_NewEx", ctypes.pythonapi))
 
 
 def python_entry(address: int, name: str):

@@ -34,7 +34,7 @@ from . import library, program, target
 log = logging.getLogger("jitgrad.backend")
 
 # Bump when generated code changes for the same IR, so old cache entries miss.
-BACKEND_VERSION = "28"
+BACKEND_VERSION = "29"
 STATS = target.STATS  # llvm_compiles, cache_hits
 
 

@@ -53,10 +53,10 @@ from ..ops.movement import padded_region
 from ..ops.registry import ELEMENTWISE, Aval, Group
 from ..passes.memory import align_up, plan_memory, value_bytes
 from . import gemm, indexing, library, parallel, scalar_ops, types
-from .python_entry import emit_python_entry
 from .kernels import body_cost, emit_kernel
 from .layout import Layout, view_of
 from .loops import const
+from .python_entry import emit_python_entry
 
 ENTRY = "jitgrad_entry"
 ALIGNMENT = 64

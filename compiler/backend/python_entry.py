@@ -46,8 +46,7 @@ def emit_python_entry(entry: ir.Function, n_arrays: int) -> ir.Function:
     table, args, nargs = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     from_long = types.FunctionPointer(_field(b, _data(b, table), FROM_LONG_SLOT), _FROM_LONG)
-    right = b.icmp_signed("==", nargs, const(n_arrays + 1))
-    with b.if_then(b.not_(right), likely=False):
+    with b.if_then(b.icmp_signed("!=", nargs, const(n_arrays + 1)), likely=False):
         b.ret(b.call(from_long, [const(WRONG_ARGUMENTS)]))
     slots = _data(b, _field(b, args, 0))
     for k in range(n_arrays):
