@@ -6,6 +6,7 @@ status is nonzero if one disagrees or fails."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -18,8 +19,13 @@ from .systems import MODES, available_modes
 from .table import LEGEND, format_table
 from .workloads import WORKLOADS
 
-QUICK = Settings(repeat=5, min_seconds=0.2, min_sample_seconds=1e-3)
-FULL = Settings(repeat=10, min_seconds=1.0, min_sample_seconds=2e-3, compile_samples=3)
+# Each turn starts with 0.2 s of untimed calls: an idle OpenBLAS thread (NumPy's matmul) spins for 2^28
+# clock cycles, ~0.1 s here, before it sleeps, and took a core from the next mode's turn. With 0.05 s
+# the 2-thread GEMM 512 of ours measured 1.58-2.11 ms (spread 0.40-1.23 ms); with 0.2 s, 1.36-1.55
+# ms (spread 0.23-0.27 ms), as when it is timed alone.
+QUICK = Settings(repeat=5, min_seconds=0.2, min_sample_seconds=1e-3, rounds=2, settle_seconds=0.2)
+FULL = Settings(repeat=10, min_seconds=1.0, min_sample_seconds=2e-3, rounds=5, settle_seconds=0.2,
+                compile_samples=3)
 QUICK_COMPILE_PROBES = {"mlp_step_small"}  # keeps --quick short; a full run probes every workload
 
 
@@ -59,7 +65,7 @@ def json_safe(value):
 def main(argv=None) -> int:
     args = parse_args(argv)
     base = QUICK if args.quick else FULL
-    settings = Settings(args.repeat or base.repeat, base.min_seconds, base.min_sample_seconds, base.compile_samples)
+    settings = dataclasses.replace(base, repeat=args.repeat or base.repeat)
     workloads = [w for w in WORKLOADS if (w.name in args.workload if args.workload else w.quick or not args.quick)]
     modes, notes = available_modes(args.mode)
     for note in notes:
