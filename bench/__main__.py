@@ -19,13 +19,13 @@ from .systems import MODES, available_modes
 from .table import LEGEND, format_table
 from .workloads import WORKLOADS
 
-# Each turn starts with 0.2 s of untimed calls: an idle OpenBLAS thread (NumPy's matmul) spins for 2^28
-# clock cycles, ~0.1 s here, before it sleeps, and took a core from the next mode's turn. With 0.05 s
-# the 2-thread GEMM 512 of ours measured 1.58-2.11 ms (spread 0.40-1.23 ms); with 0.2 s, 1.36-1.55
-# ms (spread 0.23-0.27 ms), as when it is timed alone.
-QUICK = Settings(repeat=5, min_seconds=0.2, min_sample_seconds=1e-3, rounds=2, settle_seconds=0.2)
-FULL = Settings(repeat=10, min_seconds=1.0, min_sample_seconds=2e-3, rounds=5, settle_seconds=0.2,
-                compile_samples=3)
+# Many short turns, each after the process's threads went idle (timing.py): with five turns a
+# mode and 0.2 s of untimed calls before each, a slow phase of the machine (0.4-1 s here) still fell
+# on two or three of one mode's five turns now and then, and moved its median.
+QUICK = Settings(repeat=5, min_seconds=0.2, min_sample_seconds=1e-3, rounds=4, warmup_seconds=0.01,
+                 quiet_seconds=0.5)
+FULL = Settings(repeat=10, min_seconds=1.0, min_sample_seconds=2e-3, rounds=15, warmup_seconds=0.01,
+                quiet_seconds=0.5, compile_samples=3)
 QUICK_COMPILE_PROBES = {"mlp_step_small"}  # keeps --quick short; a full run probes every workload
 
 

@@ -23,7 +23,8 @@ class Settings:
     min_seconds: float  # per mode, beyond `repeat` samples
     min_sample_seconds: float
     rounds: int = 1  # turns per mode, interleaved with the other modes' (timing.py)
-    settle_seconds: float = 0.0  # untimed calls at the start of each turn
+    warmup_seconds: float = 0.0  # untimed calls at the start of each turn
+    quiet_seconds: float = 0.0  # at most this long, waiting for other threads to go idle before a turn
     compile_samples: int = 1  # fresh cache directories ours' compile time is the median of
 
 
@@ -97,7 +98,7 @@ def run_workload(workload, modes, settings, probe_compile, say) -> list:
     say(f"timing {len(cases)} mode(s) in {settings.rounds} interleaved round(s)")
     timings, failures = measure_interleaved({mode: case.call for mode, case in cases.items()}, settings.repeat,
                                             settings.min_seconds, settings.min_sample_seconds, settings.rounds,
-                                            settings.settle_seconds)
+                                            settings.warmup_seconds, settings.quiet_seconds)
     for row in rows:
         mode = row["mode"]
         if mode in failures:

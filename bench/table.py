@@ -4,7 +4,7 @@ from __future__ import annotations
 
 LEGEND = (
     "median: per-call seconds; spread: interquartile range of the timed samples; a workload's modes are "
-    "timed side by side, in rounds of one turn each (5 rounds in a full run, 2 in --quick)",
+    "timed side by side, in rounds of one turn each (15 rounds in a full run, 4 in --quick)",
     "vs eager: ours-eager median / this median; vs best: the fastest agreeing of numpy, torch-eager, "
     "torch-compile and jax-jit / this median",
     "compile: ours-compiled's first call in a fresh process with an empty cache dir / with that cache warm "

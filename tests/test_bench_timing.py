@@ -7,23 +7,40 @@ from bench import timing
 
 
 class Machine:
-    """A fake time.perf_counter, and callables that advance it: each call
-    costs `cost` seconds, three times that while the clock is in a slow
-    phase, and `first` seconds instead when it is the first call after
-    another callable ran (a thread pool still spinning, cold caches)."""
+    """A fake clock (time.perf_counter, process_time and sleep), and
+    callables that advance it: each call costs `cost` seconds, three times
+    that while the clock is in a slow phase, twice that while another
+    callable's thread pool still spins (`spins`: for that long after its
+    calls), and `first` seconds instead when it is the first call after
+    another callable ran (cold caches)."""
 
     def __init__(self, slow_phases=(), first=None):
-        self.now, self.slow_phases, self.first = 0.0, slow_phases, first
+        self.now, self.cpu, self.slow_phases, self.first = 0.0, 0.0, slow_phases, first
+        self.spin = (0.0, 0.0)  # the interval in which another pool's thread spins
+        self.spun = 0.0  # CPU time of spins before that one
         self.log = []
 
-    def __call__(self) -> float:
+    def perf_counter(self) -> float:
         return self.now
 
-    def fn(self, name, cost):
+    def process_time(self) -> float:
+        start, stop = self.spin
+        return self.cpu + self.spun + max(0.0, min(self.now, stop) - start)
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def fn(self, name, cost, spins=0.0):
         def call():
             slow = any(start <= self.now < stop for start, stop in self.slow_phases)
             switched = bool(self.log) and self.log[-1] != name
-            self.now += self.first if switched and self.first is not None else cost * (3 if slow else 1)
+            took = cost * (3 if slow else 1) * (2 if self.now < self.spin[1] else 1)
+            took = self.first if switched and self.first is not None else took
+            self.now += took
+            self.cpu += took
+            if spins:
+                self.spun = self.process_time() - self.cpu
+                self.spin = (self.now, self.now + spins)
             self.log.append(name)
         return call
 
@@ -32,7 +49,8 @@ class Machine:
 def machine(monkeypatch):
     def make(**kwargs):
         m = Machine(**kwargs)
-        monkeypatch.setattr(timing.time, "perf_counter", m)
+        for name in ("perf_counter", "process_time", "sleep"):
+            monkeypatch.setattr(timing.time, name, getattr(m, name))
         return m
     return make
 
@@ -72,14 +90,28 @@ def test_a_slow_phase_falls_on_every_mode_alike(machine):
         assert stats["b"]["median_s"] == pytest.approx(1e-3)
 
 
-def test_settling_keeps_the_first_call_after_another_mode_untimed(machine):
+def test_the_warm_up_keeps_the_first_call_after_another_mode_untimed(machine):
     m = machine(first=50e-3)
     calls = {"a": m.fn("a", 1e-3), "b": m.fn("b", 1e-3)}
-    unsettled, _ = timing.measure_interleaved(calls, repeat=4, min_seconds=0, min_sample_seconds=1e-3, rounds=4)
-    settled, _ = timing.measure_interleaved(calls, repeat=4, min_seconds=0, min_sample_seconds=1e-3, rounds=4,
-                                            settle_seconds=1e-3)
-    assert unsettled["a"]["max_s"] == pytest.approx(50e-3)
-    assert settled["a"]["max_s"] == settled["b"]["max_s"] == pytest.approx(1e-3)
+    cold, _ = timing.measure_interleaved(calls, repeat=4, min_seconds=0, min_sample_seconds=1e-3, rounds=4)
+    warm, _ = timing.measure_interleaved(calls, repeat=4, min_seconds=0, min_sample_seconds=1e-3, rounds=4,
+                                         warmup_seconds=1e-3)
+    assert cold["a"]["max_s"] == pytest.approx(50e-3)
+    assert warm["a"]["max_s"] == warm["b"]["max_s"] == pytest.approx(1e-3)
+
+
+def test_a_turn_waits_until_another_modes_pool_stops_spinning(machine):
+    """"blas" leaves a thread spinning for 0.1 s after its calls, which
+    halves "ours" while it lasts; waiting for the process to go quiet keeps
+    that out of every sample, and the wait ends when the spinning does."""
+    for quiet, slowest in ((0.0, 2e-3), (0.5, 1e-3)):
+        m = machine()
+        calls = {"blas": m.fn("blas", 1e-3, spins=0.1), "ours": m.fn("ours", 1e-3)}
+        stats, _ = timing.measure_interleaved(calls, repeat=10, min_seconds=0.1, min_sample_seconds=1e-3,
+                                              rounds=5, quiet_seconds=quiet)
+        assert stats["ours"]["max_s"] == pytest.approx(slowest)
+        assert stats["ours"]["median_s"] == pytest.approx(1e-3) or quiet == 0.0
+    assert m.now < 2.0  # each wait ended with the spinning (0.1 s), not at 0.5 s (ten waits: 5 s)
 
 
 def test_a_mode_that_raises_is_reported_and_the_others_are_timed(machine):
