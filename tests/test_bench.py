@@ -100,6 +100,23 @@ def test_a_failing_mode_is_reported_and_the_others_still_run(tmp_path, capsys, f
     assert "failed: RuntimeError: this mode cannot be built" in capsys.readouterr().out
 
 
+def test_a_mode_failing_while_timed_is_reported_and_the_others_keep_their_figures(tmp_path, fake_workloads):
+    def breaks_after_its_check(data):
+        calls = iter(range(10**9))
+
+        def call():
+            if next(calls) >= 1:  # the agreement check's call passes; timing's calls raise
+                raise RuntimeError("worn out")
+            return data["x"] * 2
+        return Case(call)
+    fake_workloads(_fake("fake", {"ours-eager": _ours_eager, "numpy": breaks_after_its_check}))
+    code, report = _run(tmp_path, "--workload", "fake", "--mode", "numpy")
+    rows = {r["mode"]: r for r in report["results"]}
+    assert code != 0 and rows["numpy"]["status"] == "failed" and "worn out" in rows["numpy"]["error"]
+    assert rows["ours-eager"]["status"] == "ok" and rows["ours-eager"]["runs"] >= 2
+    assert len(rows["ours-eager"]["timeline"]) == rows["ours-eager"]["runs"]
+
+
 def test_missing_torch_and_jax_are_skipped_with_a_note(tmp_path, capsys, monkeypatch, fake_workloads):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     monkeypatch.setitem(sys.modules, "jax", None)
