@@ -17,7 +17,7 @@ from compiler.tensor_ops import where
 
 from .autograd.grad_mode import is_grad_enabled, no_grad
 from .autograd.node import PrimNode, SavedTensor, rename
-from .tensor import Tensor
+from .tensor import Tensor, through_detach
 
 
 def _check_writable(t: Tensor):
@@ -49,9 +49,15 @@ def _check_result(t: Tensor, result: Tensor):
 
 
 def _tracks(t: Tensor, result: Tensor) -> bool:
-    base = t._base
+    base = _history_base(t)
     return is_grad_enabled() and (result.requires_grad or t.requires_grad
                                   or base is not None and base.requires_grad)
+
+
+def _history_base(t: Tensor):
+    """The base whose history a write into view `t` rewrites: none for a
+    view through detach() (a traced alias; eager's detach() is no view)."""
+    return None if t._base is None or through_detach(t) else t._base
 
 
 def _write(t: Tensor, result: Tensor, name: str | None = None) -> Tensor:
@@ -64,7 +70,8 @@ def _write(t: Tensor, result: Tensor, name: str | None = None) -> Tensor:
         if result.dtype is not t.dtype:
             result = result.to(t.dtype)
         _snapshot_saved_self(t, result)
-        if t._base is not None and (t._base.requires_grad or result.requires_grad):
+        base = _history_base(t)
+        if base is not None and (base.requires_grad or result.requires_grad):
             _write_through_view(t, result)
         else:
             _adopt_history(t, result, name)

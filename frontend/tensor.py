@@ -520,6 +520,31 @@ class _ViewReplay:
         return x._apply(self.op, x, **self.attrs)
 
 
+class _DetachReplay:
+    """A view function ending in detach(): the parent's view steps from the
+    base, then the tensor's own detach(). Only a traced detach() is held as
+    a view (jit/tracer.py), so that writes through it reach its base."""
+
+    __slots__ = ("parent",)
+
+    def __init__(self, parent):
+        self.parent = parent
+
+    def __call__(self, base):
+        return (self.parent(base) if self.parent is not None else base).detach()
+
+
+def through_detach(t) -> bool:
+    """Whether view `t`'s steps from its base include a detach(): a write
+    through it changes the base's values, never its autograd history."""
+    view_fn = t._view_fn
+    while view_fn is not None:
+        if isinstance(view_fn, _DetachReplay):
+            return True
+        view_fn = view_fn.parent
+    return False
+
+
 def tensor_from_saved(data, version, node):
     """A saved output, re-attached to the node that produced it, so rules
     reading `out` stay differentiable under create_graph."""

@@ -86,6 +86,8 @@ def _result(spec, outputs: list[str], tensors: list[str], emit: Emitter) -> str:
     if isinstance(spec, Leaf):
         if spec.kind == "out":
             return outputs[spec.ref]
+        if spec.kind == "view":
+            return f"{emit.const(spec.ref)}({tensors[spec.ref.input]})"
         return tensors[spec.ref] if spec.kind == "input" else emit.const(spec.ref)
     container, items = spec
     if container is dict:

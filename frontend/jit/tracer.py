@@ -22,7 +22,7 @@ from compiler.ir import Graph, Value, format_aval
 from compiler.ops import REGISTRY, Aval
 
 from ..autograd.grad_mode import is_grad_enabled, no_grad
-from ..tensor import Size, Tensor, _Version, _ViewReplay, record_if_needed
+from ..tensor import Size, Tensor, _DetachReplay, _Version, _ViewReplay, record_if_needed, through_detach
 from .trace_state import ACTIVE, GraphBreak, user_location
 
 GRADIENTS_INSIDE = ("a tensor created inside a compiled function requires grad: leaves must come from "
@@ -59,8 +59,11 @@ class Tracer(Tensor):
             base = self._base
             with no_grad():
                 positions = self._view_fn(base.arange_(base.numel()).reshape(base.shape))
-            # Recorded like eager's CopySlices, so a compiled backward flows through the write.
-            base._sym = put_at_positions(base, positions, result)._current()
+            if through_detach(self):  # eager's autograd never sees a write through detach()
+                with no_grad():
+                    base._sym = put_at_positions(base, positions, result)._current()
+            else:  # recorded like eager's CopySlices, so a compiled backward flows through the write
+                base._sym = put_at_positions(base, positions, result)._current()
         self._sym = result._current()
         self._version_counter.value += 1
         self._sym_version = self._version_counter.value
@@ -145,7 +148,15 @@ class Tracer(Tensor):
         raise GraphBreak("boolean mask indexing gives a shape that depends on the data")
 
     def detach(self):
-        return self._trace.emit("stop_gradient", (self,), {})
+        """As eager's detach(), an alias: the same elements and version
+        counter, outside autograd. Held as a view of this tensor's base by
+        `stop_gradient`, so a write through it (`x.detach().zero_()`,
+        `p.data.add_(u)`) reaches this tensor, and one to this tensor shows
+        through it."""
+        out = self._trace.emit("stop_gradient", (self,), {})
+        out._version_counter, out._base = self._version_counter, self._base if self._base is not None else self
+        out._view_fn, out._sym_version = _DetachReplay(self._view_fn), self._version_counter.value
+        return out
 
     # ---- what needs values: graph breaks ------------------------------------------
     @property
@@ -187,6 +198,9 @@ class Tracer(Tensor):
 
     @property
     def data(self):
+        """detach()'s alias, so `p.data.add_(u)` updates p. Eager's `.data`
+        has a version counter of its own; this one shares p's, so such a
+        write advances p's version where eager's leaves it."""
         return self.detach()
 
     @data.setter

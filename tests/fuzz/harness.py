@@ -136,7 +136,9 @@ class _Comparison:
         self.graph_arrays = [_source_array(s, arrays) for s in variant.sources]
         self.graph_output = []  # per returned value: its graph output, or None for a None
         for leaf in variant.spec[1]:
-            if leaf.kind == "out" or (leaf.kind == "py" and leaf.ref is None):
+            if leaf.kind == "view":  # a view of an input, returned as eager's view; the graph computes it too
+                self.graph_output.append(leaf.ref.output)
+            elif leaf.kind == "out" or (leaf.kind == "py" and leaf.ref is None):
                 self.graph_output.append(leaf.ref if leaf.kind == "out" else None)
             else:
                 _fail(program, arrays, f"returned a value that is not a graph output: {leaf}")
