@@ -21,7 +21,7 @@ from compiler.indexing_ops import put_at_positions
 from compiler.ir import Graph, Value, format_aval
 from compiler.ops import REGISTRY, Aval
 
-from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.grad_mode import is_grad_enabled, no_grad, set_grad_enabled
 from ..tensor import Size, Tensor, _DetachReplay, _Version, _ViewReplay, record_if_needed, through_detach
 from .trace_state import ACTIVE, GraphBreak, user_location
 
@@ -59,10 +59,9 @@ class Tracer(Tensor):
             base = self._base
             with no_grad():
                 positions = self._view_fn(base.arange_(base.numel()).reshape(base.shape))
-            if through_detach(self):  # eager's autograd never sees a write through detach()
-                with no_grad():
-                    base._sym = put_at_positions(base, positions, result)._current()
-            else:  # recorded like eager's CopySlices, so a compiled backward flows through the write
+            # Recorded like eager's CopySlices, so a compiled backward flows through the write; eager's
+            # autograd never sees a write through detach().
+            with set_grad_enabled(is_grad_enabled() and not through_detach(self)):
                 base._sym = put_at_positions(base, positions, result)._current()
         self._sym = result._current()
         self._version_counter.value += 1
